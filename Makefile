@@ -1,0 +1,26 @@
+# The two commands of the README's quick start:
+#   make site   sets up a virtual environment and builds the catalogue into site/
+#   make test   sets up what the tests need and runs all of them
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: site test check
+
+site: $(VENV)/.installed
+	$(BIN)/python build.py
+
+check: $(VENV)/.installed
+	$(BIN)/python build.py check
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Codepages command line: build the site, check content, preview.
+
+  python build.py                  build content/ into site/
+  python build.py check [FILE…]    validate only (all records, the named ones, or --changed)
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from codepages.errors import ContentError
+from codepages.pipeline import Log, Project, build, load
+
+ROOT = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="build.py", description="Build and check the Codepages site.")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check"], help="default: build")
+    parser.add_argument("files", nargs="*", type=Path, help="check: only these record files")
+    parser.add_argument("--changed", action="store_true", help="check: only the records git reports changed")
+    parser.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site/)")
+    parser.add_argument("--base-url", help="absolute site URL for canonical links and the sitemap")
+    parser.add_argument("--content", type=Path, default=ROOT / "content", help="content folder (default: content/)")
+    parser.add_argument("--templates", type=Path, default=ROOT / "templates", help="templates folder")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
+    args = parser.parse_args(argv)
+    if args.files and args.command != "check":
+        parser.error("file names are only taken by 'check'")
+
+    project = Project(args.content.resolve(), args.templates.resolve(), args.out.resolve(), args.base_url)
+    log = Log(quiet=args.quiet)
+    try:
+        if args.command == "check":
+            return check(project, log, args.files, args.changed)
+        result = build(project, log)
+    except ContentError as error:
+        return report(error, project)
+    counts = ", ".join(f"{key} {count}" for key, count in result.pages.items())
+    print(f"Built {sum(result.pages.values())} pages ({counts}) in {result.seconds:.2f} s → {display(project.out_dir)}/")
+    return 0
+
+
+def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:
+    only = None
+    if changed:
+        only = changed_records(project)
+        if only is None:
+            log.say("settings or templates changed: checking everything")
+    elif files:
+        only = [f.resolve() for f in files]
+    if only is not None and not only:
+        print("No changed records to check.")
+        return 0
+    loaded = load(project, log, only)
+    print(f"Checked {len(loaded.catalogue.records)} records: no problems.")
+    return 0
+
+
+def changed_records(project: Project) -> list[Path] | None:
+    """Records git reports changed or new; None when settings or templates changed too."""
+    commands = (["git", "diff", "--name-only", "HEAD"], ["git", "diff", "--name-only", "--cached"],
+                ["git", "ls-files", "--others", "--exclude-standard"])
+    names: set[str] = set()
+    for command in commands:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        names.update(line for line in result.stdout.splitlines() if line)
+    paths = {(ROOT / name).resolve() for name in names}
+    if any(p == project.content_dir / "site.yaml" or p.is_relative_to(project.templates_dir) for p in paths):
+        return None
+    return sorted(p for p in paths if p.suffix == ".md" and p.parent.parent == project.content_dir and p.exists())
+
+
+def report(error: ContentError, project: Project) -> int:
+    problems = error.problems.sorted()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    files = len({p.path for p in problems})
+    print(f"{len(problems)} problem(s) in {files} file(s); {display(project.out_dir)}/ was not changed.", file=sys.stderr)
+    return 1
+
+
+def display(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Codepages: a static site generator for medical billing code pages."""

@@ -1,0 +1,63 @@
+"""The three code sets: what a valid code looks like, how codes sort, where pages live."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodeSet:
+    key: str  # folder and URL segment
+    label: str  # how the code set is named before a code: "CPT®", "HCPCS", "ICD-10-CM"
+    code_pattern: re.Pattern
+    example: str
+    rule: str  # a sentence an editor can act on
+
+    def is_code(self, code: str) -> bool:
+        return bool(self.code_pattern.fullmatch(code))
+
+    def is_range(self, code: str) -> bool:
+        first, sep, last = code.partition("-")
+        return bool(sep) and self.is_code(first) and self.is_code(last)
+
+    def is_valid(self, code: str) -> bool:
+        return self.is_code(code) or self.is_range(code)
+
+
+CODE_SETS: dict[str, CodeSet] = {
+    cs.key: cs
+    for cs in (
+        CodeSet(
+            "cpt", "CPT®", re.compile(r"\d{4}[0-9FTUM]"), "62326",
+            "a CPT code is five characters: five digits, or four digits and F, T, U or M",
+        ),
+        CodeSet(
+            "hcpcs", "HCPCS", re.compile(r"[ABCEGHJKLMPQRSTUV]\d{4}"), "J1040",
+            "a HCPCS Level II code is a letter (A-C, E, G, H, J-M, P-V) and four digits; "
+            "D codes are the ADA's CDT and cannot be published",
+        ),
+        CodeSet(
+            "icd-10-cm", "ICD-10-CM", re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?"), "M54.50",
+            "an ICD-10-CM code is a letter, a digit and a letter or digit, then optionally a dot "
+            "and one to four letters or digits (M54, M54.50, S72.001A)",
+        ),
+    )
+}
+
+
+def code_set_of(code: str) -> CodeSet | None:
+    """The code set a reference belongs to, told by its form (the forms do not overlap)."""
+    for code_set in CODE_SETS.values():
+        if code_set.is_valid(code):
+            return code_set
+    return None
+
+
+def sort_key(code: str) -> tuple:
+    """Order codes as a coder expects: ranges before the codes they start, then by code."""
+    first, _, last = code.partition("-")
+    return (first, 0 if last else 1, last)
+
+
+def url_path(code_set: str, code: str) -> str:
+    return f"/{code_set}/{code}/"

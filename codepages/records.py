@@ -1,0 +1,208 @@
+"""Code records: `content/<code-set>/<CODE>.md`, YAML front matter and `## ` sections."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import schemas, yamlfile
+from .codesets import CODE_SETS, code_set_of
+from .errors import Problems
+from .markdown import ParsedSection, parse_sections
+from .settings import Settings
+from .textfile import read_text
+
+
+@dataclass
+class Section:
+    title: str
+    id: str
+    protected: bool
+    html: str
+    text: str
+    line: int
+    crosswalk: list[str] = field(default_factory=list)  # codes listed under the section
+
+
+@dataclass
+class Record:
+    path: Path
+    code_set: str
+    code: str
+    descriptor: str
+    parent: str | None = None
+    status: str = "active"
+    billable: bool | None = None
+    related: list[str] = field(default_factory=list)
+    crosswalk: dict[str, list[str]] = field(default_factory=dict)
+    synonyms: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    references: list[tuple[str, int, str]] = field(default_factory=list)  # (code, line, what names it)
+    code_line: int = 2
+
+    @property
+    def is_range(self) -> bool:
+        return "-" in self.code
+
+    @property
+    def url(self) -> str:
+        return f"/{self.code_set}/{self.code}/"
+
+    @property
+    def public_sections(self) -> list[Section]:
+        return [s for s in self.sections if not s.protected]
+
+    @property
+    def protected_sections(self) -> list[Section]:
+        return [s for s in self.sections if s.protected]
+
+
+def record_paths(content_dir: Path) -> list[Path]:
+    return sorted(p for key in CODE_SETS for p in (content_dir / key).glob("*.md"))
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | str:
+    """(front matter, body, first body line) or the reason the file has none."""
+    if not text.strip():
+        return "empty file: a record starts with front matter between two '---' lines"
+    lines = text.split("\n")
+    if lines[0].rstrip() != "---":
+        return "no front matter: the first line of a record must be '---'"
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            return "\n".join(lines[1:index]) + "\n", "\n".join(lines[index + 1:]), index + 2
+    return "front matter is not closed: add a line '---' after the last field"
+
+
+def load_record(path: Path, settings: Settings, problems: Problems) -> Record | None:
+    """Read one record; add every problem found to `problems`.
+
+    A record with problems is still returned, so references to and from it are checked in
+    the same run; None means the file could not be read as a record at all.
+    """
+    text = read_text(path, problems)
+    if text is None:
+        return None
+    parts = split_front_matter(text)
+    if isinstance(parts, str):
+        problems.add(path, 1, parts)
+        return None
+    front, body, body_line = parts
+    try:
+        doc = yamlfile.load(front, first_line=2)
+    except yamlfile.YamlError as exc:
+        problems.add(path, exc.line, exc.message, exc.col)
+        return None
+    if not isinstance(doc.data, dict):
+        problems.add(path, 2, "front matter must be fields, one per line (code: \"62326\")")
+        return None
+    data = doc.data
+    schemas.check(doc, "record.schema.json", path, problems)
+    record = Record(
+        path=path,
+        code_set=path.parent.name,
+        code=str(data.get("code", path.stem)),
+        descriptor=str(data.get("descriptor", "")),
+        parent=_text_or_none(data.get("parent")),
+        status=str(data.get("status", "active")),
+        billable=data.get("billable") if isinstance(data.get("billable"), bool) else None,
+        related=_texts(data.get("related")),
+        crosswalk={k: _texts(v) for k, v in data["crosswalk"].items() if k in CODE_SETS}
+        if isinstance(data.get("crosswalk"), dict) else {},
+        synonyms=_texts(data.get("synonyms")),
+        code_line=doc.line_of(("code",)),
+    )
+    _check_identity(record, data, doc, problems)
+    _collect_references(record, doc, problems)
+    _load_sections(record, body, body_line, data.get("section_access"), doc, settings, problems)
+    return record
+
+
+def _text_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _texts(value) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _check_identity(record: Record, data: dict, doc: yamlfile.Document, problems: Problems) -> None:
+    path, code = record.path, record.code
+    code_set = CODE_SETS[record.code_set]
+    if isinstance(data.get("code_set"), str) and data["code_set"] in CODE_SETS and data["code_set"] != code_set.key:
+        problems.add(path, doc.line_of(("code_set",)),
+                     f"code_set '{data['code_set']}' does not match the folder: move the file to "
+                     f"content/{data['code_set']}/ or write code_set: {code_set.key}")
+    if not isinstance(data.get("code"), str):
+        return
+    if not code_set.is_valid(code):
+        hint = f" (did you mean '{code.upper()}'?)" if code_set.is_valid(code.upper()) else ""
+        problems.add(path, doc.line_of(("code",)), f"'{code}' is not a valid {code_set.label} code{hint}: {code_set.rule}")
+    elif code_set.is_range(code):
+        first, last = code.split("-")
+        if first > last:
+            problems.add(path, doc.line_of(("code",)), f"range '{code}' runs backwards: write {last}-{first}")
+    if path.stem != code:
+        problems.add(path, doc.line_of(("code",)),
+                     f"file name '{path.name}' does not match its code '{code}': rename the file to {code}.md")
+
+
+def _collect_references(record: Record, doc: yamlfile.Document, problems: Problems) -> None:
+    """Check the form of every code the front matter names; keep them for resolution."""
+    named: list[tuple[str, tuple, str, str | None]] = []
+    if record.parent:
+        named.append((record.parent, ("parent",), "'parent'", record.code_set))
+    named += [(c, ("related", i), "'related'", None) for i, c in enumerate(record.related)]
+    for key, codes in record.crosswalk.items():
+        named += [(c, ("crosswalk", key, i), f"'crosswalk.{key}'", key) for i, c in enumerate(codes)]
+    for code, location, what, expected_set in named:
+        line = doc.line_of(location)
+        found = code_set_of(code)
+        if found is None:
+            hint = f" (did you mean '{code.upper()}'?)" if code_set_of(code.upper()) else ""
+            problems.add(record.path, line, f"{what} names '{code}', which is not a CPT, HCPCS or ICD-10-CM code{hint}")
+        elif expected_set and found.key != expected_set:
+            problems.add(record.path, line, f"{what} names {found.label} code {code}; it needs a {CODE_SETS[expected_set].label} code")
+        elif code == record.code:
+            problems.add(record.path, line, f"{what} names the record's own code {code}")
+        else:
+            record.references.append((code, line, what))
+
+
+def _load_sections(record: Record, body: str, body_line: int, access_overrides, doc, settings: Settings,
+                   problems: Problems) -> None:
+    policy = settings.sections
+    overrides: dict[str, str] = access_overrides if isinstance(access_overrides, dict) else {}
+    for title, access in overrides.items():
+        line = doc.line_of(("section_access", title))
+        if title not in policy:
+            problems.add(record.path, line, f"section_access names unknown section '{title}'{schemas.did_you_mean(title, policy)}")
+        elif policy[title].protected and access == "public":
+            problems.add(record.path, line,
+                         f"section '{title}' is protected by the site's section policy; a record cannot make it public")
+    parsed, issues = parse_sections(body)
+    for issue in issues:
+        problems.add(record.path, body_line + issue.line, issue.message)
+    by_title: dict[str, ParsedSection] = {}
+    for section in parsed:
+        line = body_line + section.line
+        if section.title not in policy:
+            problems.add(record.path, line, f"unknown section heading '## {section.title}'"
+                         f"{schemas.did_you_mean(section.title, policy)}; the sections are listed in content/site.yaml")
+        elif section.title in by_title:
+            problems.add(record.path, line, f"section '## {section.title}' appears twice "
+                         f"(first on line {body_line + by_title[section.title].line})")
+        else:
+            by_title[section.title] = section
+        record.references += [(code, body_line + ref_line, f"'[[{code}]]'") for code, ref_line in section.refs]
+    for title, rule in sorted(policy.items(), key=lambda item: item[1].order):
+        written = by_title.get(title)
+        crosswalk = record.crosswalk.get(rule.crosswalk, []) if rule.crosswalk else []
+        if written is None and not crosswalk:
+            continue
+        protected = rule.protected or overrides.get(title) == "protected"
+        line = body_line + written.line if written else doc.line_of(("crosswalk", rule.crosswalk))
+        if record.is_range and protected:
+            problems.add(record.path, line, f"section '{title}' is protected, but range pages are not metered: "
+                         f"put protected guidance on the codes' own records")
+        record.sections.append(Section(title, rule.id, protected, written.html if written else "",
+                                       written.text if written else "", line, crosswalk))

@@ -1,0 +1,211 @@
+"""Pages from templates: Jinja2 turns the catalogue into HTML, sitemap and robots.txt.
+
+Protected sections never reach a public page: a page carries each one as a placeholder
+with a stable id. `protected_html()` renders their content separately (for sealing).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
+
+from .catalogue import Catalogue
+from .codesets import CODE_SETS
+from .errors import Problems
+from .records import Record, Section
+
+PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html")
+SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+
+
+@dataclass
+class Asset:
+    path: str  # URL path, e.g. /assets/site.3f2a9c1b07.css
+    content: bytes
+
+
+class TemplateProblem(Exception):
+    """A template failed while rendering; knows the template file and line."""
+
+    def __init__(self, path: Path, line: int, message: str):
+        super().__init__(f"{path}:{line}: {message}")
+        self.path, self.line, self.message = path, line, message
+
+
+def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environment | None:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir)),
+        autoescape=jinja2.select_autoescape(["html", "xml"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    ok = True
+    for name in sorted(env.list_templates(extensions=["html"])):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.add(Path(exc.filename or templates_dir / name), exc.lineno, f"template error: {exc.message}")
+            ok = False
+    for name in PAGE_TEMPLATES:
+        if not (templates_dir / name).exists():
+            problems.add(templates_dir / name, 1, "template missing: every site needs it")
+            ok = False
+    return env if ok else None
+
+
+def stylesheet(templates_dir: Path) -> Asset:
+    css = (templates_dir / "static" / "site.css").read_bytes()
+    digest = hashlib.sha256(css).hexdigest()[:10]
+    return Asset(f"/assets/site.{digest}.css", css)
+
+
+class Renderer:
+    """Renders every page of a catalogue. Template faults become problems with file and line."""
+
+    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset):
+        self.env = env
+        self.catalogue = catalogue
+        self.settings = catalogue.settings
+        env.globals.update(
+            site=self.settings.raw,
+            code_sets=CODE_SETS,
+            settings_code_sets=self.settings["code_sets"],
+            css_url=css.path,
+            record_of=catalogue.get,
+            label_of=self.label_of,
+            absolute=self.absolute,
+        )
+
+    def absolute(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    def label_of(self, record: Record) -> str:
+        name = CODE_SETS[record.code_set].label
+        if record.is_range:
+            return f"{name} codes {record.code}"
+        return f"{name} Code {record.code}"
+
+    def render(self, template: str, **context) -> str:
+        try:
+            return self.env.get_template(template).render(**context)
+        except jinja2.TemplateError as exc:
+            raise self._template_problem(exc) from None
+
+    def _template_problem(self, exc: Exception) -> TemplateProblem:
+        templates = Path(self.env.loader.searchpath[0]).resolve()
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename and Path(frame.filename).resolve().is_relative_to(templates):
+                return TemplateProblem(Path(frame.filename), frame.lineno or 1, f"template error: {exc}")
+        return TemplateProblem(templates, 1, f"template error: {exc}")
+
+    # pages ------------------------------------------------------------------------------
+
+    def home(self) -> str:
+        counts = self.catalogue.counts()
+        return self.render("home.html", page_path="/", counts=counts,
+                           top_level={key: self.catalogue.top_level(key) for key in CODE_SETS})
+
+    def code_set_index(self, key: str) -> str:
+        return self.render("code_set.html", page_path=f"/{key}/", code_set=key,
+                           entries=self.catalogue.top_level(key), children_of=self.catalogue.children_of)
+
+    def record_page(self, record: Record) -> str:
+        template = "range.html" if record.is_range else "code.html"
+        common = next((s for s in record.public_sections if s.id == "common-language"), None)
+        description = _summary_text(common.text if common else "", record.descriptor)
+        return self.render(
+            template,
+            page_path=record.url,
+            record=record,
+            code_set=record.code_set,
+            ancestors=self.catalogue.ancestors(record),
+            children=self.catalogue.children_of(record),
+            related=[r for r in (self.catalogue.get(c) for c in record.related) if r],
+            meta_description=description,
+            json_ld=Markup(self.json_ld(record, description)),
+            assistant_url=self.assistant_url(record),
+        )
+
+    def not_found(self) -> str:
+        return self.render("404.html", page_path="/404.html")
+
+    def protected_html(self, record: Record, section: Section) -> str:
+        """The full content of one protected section (never written to a public file)."""
+        return self.render("_section_body.html", section=section)
+
+    # metadata ---------------------------------------------------------------------------
+
+    def assistant_url(self, record: Record) -> str:
+        template = self.settings["assistant"]["url"]
+        return template.replace("{code}", quote(record.code, safe="")).replace("{code_set}", quote(record.code_set, safe=""))
+
+    def json_ld(self, record: Record, description: str) -> str:
+        code_set = self.settings["code_sets"][record.code_set]
+        page = {
+            "@context": "https://schema.org",
+            "@type": "WebPage",
+            "name": f"{self.label_of(record)}: {record.descriptor}",
+            "url": self.absolute(record.url),
+            "description": description,
+            "about": {
+                "@type": "MedicalCode",
+                "codeValue": record.code,
+                "codingSystem": code_set["name"].replace("®", ""),
+                "name": record.descriptor,
+            },
+        }
+        if record.protected_sections:
+            # Google's paywalled-content markup: the sections a visitor may have to unlock.
+            page["isAccessibleForFree"] = False
+            page["hasPart"] = {
+                "@type": "WebPageElement",
+                "isAccessibleForFree": False,
+                "cssSelector": ".protected-section",
+            }
+        # "</" could end the <script> element early; JSON allows "<\/"
+        return json.dumps(page, ensure_ascii=False, indent=1).replace("</", "<\\/")
+
+    def sitemaps(self, page_paths: list[str]) -> dict[str, str]:
+        """sitemap.xml (an index when there are more URLs than one sitemap may hold)."""
+        chunks = [page_paths[i:i + SITEMAP_LIMIT] for i in range(0, len(page_paths), SITEMAP_LIMIT)] or [[]]
+        files = {}
+
+        def urlset(paths: list[str]) -> str:
+            entries = "".join(f"<url><loc>{_xml(self.absolute(p))}</loc></url>\n" for p in paths)
+            return ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                    f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</urlset>\n')
+
+        if len(chunks) == 1:
+            files["/sitemap.xml"] = urlset(chunks[0])
+            return files
+        index_entries = ""
+        for number, chunk in enumerate(chunks, 1):
+            files[f"/sitemap-{number}.xml"] = urlset(chunk)
+            index_entries += f"<sitemap><loc>{_xml(self.absolute(f'/sitemap-{number}.xml'))}</loc></sitemap>\n"
+        files["/sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                                 '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                                 f"{index_entries}</sitemapindex>\n")
+        return files
+
+    def robots(self) -> str:
+        return f"User-agent: *\nDisallow: /auth/\n\nSitemap: {self.absolute('/sitemap.xml')}\n"
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _summary_text(text: str, fallback: str, limit: int = 155) -> str:
+    text = re.sub(r"\s+", " ", text).strip() or fallback
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"

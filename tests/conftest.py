@@ -1,0 +1,89 @@
+"""Shared helpers: build fixture sites with the real command line and read them as a visitor."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+ROOT = Path(__file__).resolve().parent.parent
+SITES = Path(__file__).resolve().parent / "sites"
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_build(*args: str, cwd: Path = ROOT) -> Run:
+    result = subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd,
+                            capture_output=True, text=True, timeout=600)
+    return Run(result.returncode, result.stdout, result.stderr)
+
+
+def make_project(tmp_path: Path, overlay: Path | None = None) -> Path:
+    """A project folder holding the valid fixture content, the real templates and `overlay`."""
+    project = tmp_path / "project"
+    shutil.copytree(SITES / "valid" / "content", project / "content")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    if overlay is not None:
+        shutil.copytree(overlay, project, dirs_exist_ok=True, ignore=shutil.ignore_patterns("expected.txt"))
+    return project
+
+
+def build_project(project: Path, *extra: str) -> Run:
+    return run_build("--content", "content", "--templates", "templates", "--out", "site", *extra, cwd=project)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file's content hash and mode, and every folder: what 'unchanged' means."""
+    digest = {}
+    for path in sorted(folder.rglob("*")):
+        key = path.relative_to(folder).as_posix()
+        stat = path.stat()
+        if path.is_dir():
+            digest[key + "/"] = oct(stat.st_mode)
+        else:
+            digest[key] = hashlib.sha256(path.read_bytes()).hexdigest() + oct(stat.st_mode) + str(stat.st_mtime_ns)
+    return digest
+
+
+def page(site: Path, url_path: str) -> BeautifulSoup:
+    relative = url_path.strip("/")
+    path = site / relative / "index.html" if not relative.endswith((".html", ".xml")) else site / relative
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def public_files(site: Path):
+    for path in site.rglob("*"):
+        if path.is_file():
+            yield path, path.read_bytes().decode("utf-8", errors="replace")
+
+
+@pytest.fixture(scope="session")
+def fixture_site(tmp_path_factory) -> Path:
+    """The valid fixture site, built once."""
+    project = make_project(tmp_path_factory.mktemp("valid"))
+    result = build_project(project)
+    assert result.returncode == 0, result.stderr
+    return project / "site"
+
+
+@pytest.fixture(scope="session")
+def demo_site(tmp_path_factory) -> Path:
+    """The real content/ of the repository, built once."""
+    out = tmp_path_factory.mktemp("demo") / "site"
+    result = run_build("--out", str(out), "--base-url", "https://demo.example")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

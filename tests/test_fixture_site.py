@@ -1,0 +1,123 @@
+"""The valid fixture site, read as a visitor would read it."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from conftest import build_project, make_project, page, public_files
+
+SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
+
+
+def test_every_record_has_a_page_with_its_title(fixture_site: Path):
+    for url, title in {
+        "/cpt/62323/": "CPT® Code 62323: Fixture lumbar injection with imaging guidance | Codepages",
+        "/cpt/62322/": "CPT® Code 62322: Fixture lumbar injection without imaging guidance | Codepages",
+        "/cpt/62320-62327/": "CPT® codes 62320-62327: Fixture range of spinal injection codes | Codepages",
+        "/hcpcs/J1040/": "HCPCS Code J1040: Injection, methylprednisolone acetate, 80 mg | Codepages",
+        "/icd-10-cm/M54.16/": "ICD-10-CM Code M54.16: Radiculopathy, lumbar region | Codepages",
+    }.items():
+        soup = page(fixture_site, url)
+        assert soup.title.string == title
+        assert soup.find("h1").get_text() == title.split(":")[0]
+
+
+def test_code_page_shows_public_text_and_placeholders_with_stable_ids(fixture_site: Path):
+    soup = page(fixture_site, "/cpt/62323/")
+    main = soup.find("main")
+    assert "PUBLIC-62323 A needle places medicine" in main.get_text()
+    protected = {s["id"]: s for s in main.select("section.protected-section")}
+    assert list(protected) == ["summary", "coding-tips", "icd-10-cm-crosswalk", "related-hcpcs", "billing-faq"]
+    for section in protected.values():
+        text = " ".join(section.get_text(" ").split())
+        assert "Register to view content" in text and "Create a free account to unlock this content" in text
+        assert section.find("div", class_="locked").has_attr("data-pagefind-ignore")
+    assert soup.select_one("p.paraphrase-note"), "a demo CPT descriptor says it is a paraphrase"
+    assert "American Medical Association" in soup.find("footer").get_text()
+
+
+def test_no_protected_text_in_any_public_file(fixture_site: Path):
+    leaks = [(p.name, SECRET.findall(text)) for p, text in public_files(fixture_site) if SECRET.search(text)]
+    assert leaks == []
+
+
+def test_a_record_can_protect_a_public_section(fixture_site: Path):
+    soup = page(fixture_site, "/icd-10-cm/M54.16/")
+    assert soup.select_one("section.protected-section#common-language")
+    assert soup.find("meta", attrs={"name": "description"})["content"] == "Radiculopathy, lumbar region"
+
+
+def test_internal_links_resolve(fixture_site: Path):
+    broken = []
+    for path in fixture_site.rglob("*.html"):
+        soup = page(fixture_site, "/" + path.relative_to(fixture_site).as_posix())
+        for link in soup.find_all(["a", "link"], href=True):
+            target = urlparse(link["href"])
+            if target.scheme or target.netloc or not target.path or target.path.startswith("/auth/"):
+                continue  # /auth/ is answered by the edge function, not by a file
+            file = fixture_site / target.path.lstrip("/")
+            if target.path.endswith("/"):
+                file = file / "index.html"
+            if not file.is_file():
+                broken.append((path.relative_to(fixture_site).as_posix(), link["href"]))
+    assert broken == []
+
+
+def test_breadcrumbs_related_and_assistant_box(fixture_site: Path):
+    soup = page(fixture_site, "/cpt/62323/")
+    crumbs = [li.get_text(strip=True) for li in soup.select("nav.breadcrumbs li")]
+    assert crumbs == ["Home", "CPT®", "62320-62327", "62323"]
+    related = [a["href"] for a in soup.select("section.related a")]
+    assert related == ["/cpt/62322/"]
+    box = soup.find("aside", class_="assistant")
+    assert box.find("h2").get_text() == "Have a question about CPT® Code 62323?"
+    assert box.find("a")["href"] == "https://assistant.codepages.example/ask?code=62323&set=cpt"
+    range_page = page(fixture_site, "/cpt/62320-62327/")
+    assert [a["href"] for a in range_page.select("section.children a")] == ["/cpt/62322/", "/cpt/62323/"]
+
+
+def test_metadata_canonical_open_graph_and_json_ld(fixture_site: Path):
+    soup = page(fixture_site, "/cpt/62323/")
+    assert soup.find("link", rel="canonical")["href"] == "https://fixture.example/cpt/62323/"
+    assert soup.find("meta", property="og:url")["content"] == "https://fixture.example/cpt/62323/"
+    data = json.loads(soup.find("script", type="application/ld+json").string)
+    assert data["about"] == {"@type": "MedicalCode", "codeValue": "62323", "codingSystem": "CPT",
+                             "name": "Fixture lumbar injection with imaging guidance"}
+    assert data["isAccessibleForFree"] is False
+    assert data["hasPart"]["cssSelector"] == ".protected-section"
+    assert soup.select(data["hasPart"]["cssSelector"]), "the selector names the protected sections"
+
+
+def test_sitemap_robots_404_and_cache_busted_css(fixture_site: Path):
+    sitemap = (fixture_site / "sitemap.xml").read_text()
+    locations = re.findall(r"<loc>(.*?)</loc>", sitemap)
+    assert "https://fixture.example/icd-10-cm/M54.16/" in locations
+    pages = {"/" + p.parent.relative_to(fixture_site).as_posix() + "/" for p in fixture_site.rglob("index.html")}
+    assert {urlparse(u).path.replace("/./", "/") for u in locations} == {p.replace("/./", "/") for p in pages}
+    assert "Sitemap: https://fixture.example/sitemap.xml" in (fixture_site / "robots.txt").read_text()
+    assert page(fixture_site, "/404.html").find("h1").get_text() == "Page not found"
+    css = page(fixture_site, "/cpt/62323/").find("link", rel="stylesheet")["href"]
+    assert re.fullmatch(r"/assets/site\.[0-9a-f]{10}\.css", css)
+    assert (fixture_site / css.lstrip("/")).stat().st_size < 12_000
+
+
+def test_base_url_option_overrides_settings(tmp_path):
+    project = make_project(tmp_path)
+    result = build_project(project, "--base-url", "https://staging.example/")
+    assert result.returncode == 0, result.stderr
+    soup = page(project / "site", "/hcpcs/J1040/")
+    assert soup.find("link", rel="canonical")["href"] == "https://staging.example/hcpcs/J1040/"
+
+
+def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
+    project = make_project(tmp_path)
+    first = build_project(project)
+    assert re.fullmatch(r"Built 9 pages \(cpt 3, hcpcs 1, icd-10-cm 1, other 4\) in \d+\.\d\d s → site/", first.stdout.splitlines()[-1])
+    (project / "site" / "stale.html").write_text("left from an old build")
+    record = project / "content" / "hcpcs" / "J1040.md"
+    record.write_text(record.read_text().replace("PUBLIC-J1040", "EDITED-J1040"))
+    assert build_project(project).returncode == 0
+    assert not (project / "site" / "stale.html").exists()
+    assert "EDITED-J1040" in page(project / "site", "/hcpcs/J1040/").get_text()
