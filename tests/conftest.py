@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from bs4 import BeautifulSoup
@@ -66,6 +67,23 @@ def public_files(site: Path):
     for path in site.rglob("*"):
         if path.is_file():
             yield path, path.read_bytes().decode("utf-8", errors="replace")
+
+
+def broken_links(site: Path) -> list[tuple[str, str]]:
+    """Site-relative links (and stylesheets) that lead to no file: (page, href)."""
+    broken = []
+    for path in site.rglob("*.html"):
+        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+        for link in soup.find_all(["a", "link"], href=True):
+            target = urlparse(link["href"])
+            if target.scheme or target.netloc or not target.path or target.path.startswith("/auth/"):
+                continue  # /auth/ is answered by the edge function, not by a file
+            file = site / unquote(target.path).lstrip("/")
+            if target.path.endswith("/"):
+                file = file / "index.html"
+            if not file.is_file():
+                broken.append((path.relative_to(site).as_posix(), link["href"]))
+    return broken
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import build_project, make_project, page, public_files
+from conftest import broken_links, build_project, make_project, page, public_files
 
 SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
 
@@ -50,19 +50,7 @@ def test_a_record_can_protect_a_public_section(fixture_site: Path):
 
 
 def test_internal_links_resolve(fixture_site: Path):
-    broken = []
-    for path in fixture_site.rglob("*.html"):
-        soup = page(fixture_site, "/" + path.relative_to(fixture_site).as_posix())
-        for link in soup.find_all(["a", "link"], href=True):
-            target = urlparse(link["href"])
-            if target.scheme or target.netloc or not target.path or target.path.startswith("/auth/"):
-                continue  # /auth/ is answered by the edge function, not by a file
-            file = fixture_site / target.path.lstrip("/")
-            if target.path.endswith("/"):
-                file = file / "index.html"
-            if not file.is_file():
-                broken.append((path.relative_to(fixture_site).as_posix(), link["href"]))
-    assert broken == []
+    assert broken_links(fixture_site) == []
 
 
 def test_breadcrumbs_related_and_assistant_box(fixture_site: Path):
