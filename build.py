@@ -62,13 +62,17 @@ def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:
 
 def changed_records(project: Project) -> list[Path] | None:
     """Records git reports changed or new; None when settings or templates changed too."""
-    commands = (["git", "diff", "--name-only", "HEAD"], ["git", "diff", "--name-only", "--cached"],
-                ["git", "ls-files", "--others", "--exclude-standard"])
-    names: set[str] = set()
-    for command in commands:
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        names.update(line for line in result.stdout.splitlines() if line)
-    paths = {(ROOT / name).resolve() for name in names}
+    def git(*args: str) -> list[str]:
+        result = subprocess.run(["git", *args], cwd=project.content_dir, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SystemExit(f"check --changed needs a git checkout: {result.stderr.strip()}")
+        return [line for line in result.stdout.splitlines() if line]
+
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = set(git("diff", "--name-only", "HEAD") if git("rev-parse", "--verify", "-q", "HEAD") else [])
+    names.update(git("diff", "--name-only", "--cached"))
+    names.update(top / name for name in git("ls-files", "--others", "--exclude-standard", "--full-name", str(top)))
+    paths = {(top / name).resolve() for name in names}
     if any(p == project.content_dir / "site.yaml" or p.is_relative_to(project.templates_dir) for p in paths):
         return None
     return sorted(p for p in paths if p.suffix == ".md" and p.parent.parent == project.content_dir and p.exists())

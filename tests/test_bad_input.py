@@ -1,6 +1,8 @@
 """Every kind of editor mistake: reported as path:line, all at once, exit 1, site/ untouched."""
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from conftest import SITES, build_project, make_project, run_build, tree_digest
@@ -61,3 +63,24 @@ def test_a_failed_first_build_creates_no_site(tmp_path):
     assert result.returncode == 1
     assert not (project / "site").exists()
     assert [p.name for p in project.iterdir()] and not any(p.name.startswith(".site") for p in project.iterdir())
+
+
+def test_check_changed_reads_only_what_git_reports(tmp_path):
+    project = make_project(tmp_path)
+    git = ["git", "-c", "user.name=Editor", "-c", "user.email=editor@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "content"], cwd=project, check=True)
+    args = ("check", "--changed", "--content", "content", "--templates", "templates")
+
+    nothing = run_build(*args, cwd=project)
+    assert nothing.returncode == 0 and "No changed records to check." in nothing.stdout
+
+    record = project / "content" / "hcpcs" / "J1040.md"
+    record.write_text(record.read_text().replace('  cpt: ["62323"]', '  cpt: ["62399"]'))
+    (project / "content" / "cpt" / "62399.md").write_text("---\ncode: \"62399\"\n")
+    result = run_build(*args, cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:-1] == [
+        "content/cpt/62399.md:1: front matter is not closed: add a line '---' after the last field",
+    ]
