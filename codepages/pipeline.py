@@ -7,6 +7,8 @@ problem stops the run before the output folder is touched.
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
 import sys
 import time
 from contextlib import contextmanager
@@ -131,15 +133,46 @@ def build(project: Project, log: Log) -> BuildResult:
 
 
 def write_pages(renderer: rendering.Renderer, catalogue: Catalogue, staging: Staging, log: Log) -> list[str]:
-    page_paths = ["/"]
+    page_paths = ["/"] + [f"/{key}/" for key in CODE_SETS]
     with log.step("pages"):
         staging.write("/", renderer.home())
         for key in CODE_SETS:
             staging.write(f"/{key}/", renderer.code_set_index(key))
-            page_paths.append(f"/{key}/")
         records = list(catalogue.records.values())
-        for record in log.progress("pages", records, len(records)):
-            staging.write(record.url, renderer.record_page(record))
-            page_paths.append(record.url)
+        staging.files += render_records(renderer, records, staging, log)
+        page_paths += [record.url for record in records]
         staging.write("/404.html", renderer.not_found())
     return page_paths
+
+
+# Rendering is CPU-bound and pages are independent: big catalogues are split across
+# processes. Workers are forked, so they share the loaded catalogue without pickling it.
+PARALLEL_FROM = int(os.environ.get("CODEPAGES_PARALLEL_FROM", "2000"))
+CHUNK = 1_000
+_WORK: tuple[rendering.Renderer, list, Staging] | None = None
+
+
+def render_records(renderer: rendering.Renderer, records: list, staging: Staging, log: Log) -> int:
+    global _WORK
+    workers = min(os.cpu_count() or 1, 8)
+    if len(records) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for record in log.progress("pages", records, len(records)):
+            staging.write(record.url, renderer.record_page(record))
+        return 0  # counted by staging.write already
+    _WORK = (renderer, records, staging)
+    chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
+    written = 0
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for count in log.progress("pages", pool.imap_unordered(_render_chunk, chunks), len(chunks)):
+                written += count
+    finally:
+        _WORK = None
+    return written
+
+
+def _render_chunk(bounds: tuple[int, int]) -> int:
+    renderer, records, staging = _WORK
+    for record in records[bounds[0]:bounds[1]]:
+        staging.write(record.url, renderer.record_page(record))
+    return bounds[1] - bounds[0]

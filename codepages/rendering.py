@@ -35,8 +35,11 @@ class TemplateProblem(Exception):
     """A template failed while rendering; knows the template file and line."""
 
     def __init__(self, path: Path, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}")
+        super().__init__(path, line, message)  # args survive the trip back from a worker process
         self.path, self.line, self.message = path, line, message
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
 
 
 def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environment | None:

@@ -44,8 +44,8 @@ def build_project(project: Path, *extra: str) -> Run:
     return run_build("--content", "content", "--templates", "templates", "--out", "site", *extra, cwd=project)
 
 
-def tree_digest(folder: Path) -> dict[str, str]:
-    """Every file's content hash and mode, and every folder: what 'unchanged' means."""
+def tree_digest(folder: Path, times: bool = True) -> dict[str, str]:
+    """Every file's content hash and mode (and modification time), and every folder."""
     digest = {}
     for path in sorted(folder.rglob("*")):
         key = path.relative_to(folder).as_posix()
@@ -53,7 +53,8 @@ def tree_digest(folder: Path) -> dict[str, str]:
         if path.is_dir():
             digest[key + "/"] = oct(stat.st_mode)
         else:
-            digest[key] = hashlib.sha256(path.read_bytes()).hexdigest() + oct(stat.st_mode) + str(stat.st_mtime_ns)
+            digest[key] = hashlib.sha256(path.read_bytes()).hexdigest() + oct(stat.st_mode)
+            digest[key] += str(stat.st_mtime_ns) if times else ""
     return digest
 
 

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import broken_links, build_project, make_project, page, public_files
+from conftest import broken_links, build_project, make_project, page, public_files, tree_digest
 
 SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
 
@@ -109,3 +110,16 @@ def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     assert build_project(project).returncode == 0
     assert not (project / "site" / "stale.html").exists()
     assert "EDITED-J1040" in page(project / "site", "/hcpcs/J1040/").get_text()
+
+
+def test_parallel_rendering_writes_the_same_site(tmp_path):
+    serial = make_project(tmp_path / "serial")
+    assert build_project(serial).returncode == 0
+    parallel = make_project(tmp_path / "parallel")
+    os.environ["CODEPAGES_PARALLEL_FROM"] = "1"
+    try:
+        result = build_project(parallel)
+    finally:
+        del os.environ["CODEPAGES_PARALLEL_FROM"]
+    assert result.returncode == 0, result.stderr
+    assert tree_digest(parallel / "site", times=False) == tree_digest(serial / "site", times=False)
