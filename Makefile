@@ -14,6 +14,7 @@ check: $(VENV)/.installed
 	$(BIN)/python build.py check
 
 test: $(VENV)/.installed-test
+	$(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read edge/tests
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed: requirements.txt

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codepages.errors import ContentError
+from codepages.errors import ContentError, SetupError
 from codepages.pipeline import Log, Project, build, load
 
 ROOT = Path(__file__).resolve().parent
@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.files and args.command != "check":
         parser.error("file names are only taken by 'check'")
 
-    project = Project(args.content.resolve(), args.templates.resolve(), args.out.resolve(), args.base_url)
+    project = Project(args.content.resolve(), args.templates.resolve(), args.out.resolve(), args.base_url,
+                      secrets_dir=ROOT / ".dev-secrets")
     log = Log(quiet=args.quiet)
     try:
         if args.command == "check":
@@ -39,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         result = build(project, log)
     except ContentError as error:
         return report(error, project)
+    except SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(f"{display(project.out_dir)}/ was not changed.", file=sys.stderr)
+        return 1
     counts = ", ".join(f"{key} {count}" for key, count in result.pages.items())
     print(f"Built {sum(result.pages.values())} pages ({counts}) in {result.seconds:.2f} s → {display(project.out_dir)}/")
     return 0
@@ -56,7 +61,7 @@ def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:
         print("No changed records to check.")
         return 0
     loaded = load(project, log, only)
-    print(f"Checked {len(loaded.catalogue.records)} records: no problems.")
+    print(f"Checked {loaded.records_read} records: no problems.")
     return 0
 
 

@@ -53,3 +53,7 @@ class ContentError(Exception):
     def __init__(self, problems: Problems):
         super().__init__(f"{len(problems)} content problem(s)")
         self.problems = problems
+
+
+class SetupError(Exception):
+    """Something the operator must set up (a secret, a tool); the message says what and how."""

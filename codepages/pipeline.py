@@ -15,12 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import rendering
+from . import rendering, sealing
 from .catalogue import Catalogue, resolve
 from .codesets import CODE_SETS
-from .errors import ContentError, Problems
+from .errors import ContentError, Problems, SetupError
 from .records import load_record, record_paths
 from .settings import load_settings
+from .sources import load_icd_release, merge_release
 from .writing import Staging
 
 
@@ -30,6 +31,7 @@ class Project:
     templates_dir: Path
     out_dir: Path
     base_url: str | None = None
+    secrets_dir: Path = Path(".dev-secrets")  # development keys for local builds (git-ignored)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Loaded:
     catalogue: Catalogue
     env: object
     css: rendering.Asset
+    records_read: int  # editors' record files read and checked
 
 
 def load(project: Project, log: Log, only: list[Path] | None = None) -> Loaded:
@@ -88,6 +91,11 @@ def load(project: Project, log: Log, only: list[Path] | None = None) -> Loaded:
         paths = all_paths if only is None else [p for p in only if p.suffix == ".md"]
         loaded = {p: load_record(p, settings, problems) for p in log.progress("records", paths, len(paths))}
         records = [r for r in loaded.values() if r is not None]
+    if settings.has_icd_release:
+        with log.step("icd-10-cm release"):
+            release = load_icd_release(settings, problems)
+            if release is not None:
+                records = merge_release(release, records, problems)
     with log.step("references"):
         # unreadable records and those not loaded still count as existing, by file name,
         # so one broken file does not make every reference to it a second problem
@@ -95,7 +103,7 @@ def load(project: Project, log: Log, only: list[Path] | None = None) -> Loaded:
         catalogue = resolve(records, settings, problems, frozenset(p.stem for p in unread))
     if problems:
         raise ContentError(problems)
-    return Loaded(catalogue, env, css)
+    return Loaded(catalogue, env, css, len(paths))
 
 
 @dataclass
@@ -106,9 +114,13 @@ class BuildResult:
 
 
 def build(project: Project, log: Log) -> BuildResult:
+    try:
+        keyring = sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
+    except sealing.SealKeyError as exc:
+        raise SetupError(str(exc)) from None
     loaded = load(project, log)
     catalogue = loaded.catalogue
-    renderer = rendering.Renderer(loaded.env, catalogue, loaded.css)
+    renderer = rendering.Renderer(loaded.env, catalogue, loaded.css, keyring)
     staging = Staging(project.out_dir)
     try:
         page_paths = write_pages(renderer, catalogue, staging, log)

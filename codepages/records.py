@@ -37,7 +37,15 @@ class Record:
     synonyms: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     references: list[tuple[str, int, str]] = field(default_factory=list)  # (code, line, what names it)
-    code_line: int = 2
+    field_lines: dict[str, int] = field(default_factory=dict)  # front-matter key → line
+    not_in_release: bool = False
+    kind: str = ""  # ICD-10-CM release entries: chapter, block, category, subcategory or code
+    notes: list = field(default_factory=list)  # instructional notes from the official release
+    official: bool = False  # comes from (or is merged with) an official release entry
+
+    @property
+    def code_line(self) -> int:
+        return self.field_lines.get("code", 2)
 
     @property
     def is_range(self) -> bool:
@@ -109,8 +117,11 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
         crosswalk={k: _texts(v) for k, v in data["crosswalk"].items() if k in CODE_SETS}
         if isinstance(data.get("crosswalk"), dict) else {},
         synonyms=_texts(data.get("synonyms")),
-        code_line=doc.line_of(("code",)),
+        field_lines={key: doc.line_of((key,)) for key in data},
+        not_in_release=data.get("not_in_release") is True,
     )
+    if "descriptor" not in data and not (record.code_set == "icd-10-cm" and settings.has_icd_release):
+        problems.add(path, doc.line_of(()), "missing required field 'descriptor'")
     _check_identity(record, data, doc, problems)
     _collect_references(record, doc, problems)
     _load_sections(record, body, body_line, data.get("section_access"), doc, settings, problems)

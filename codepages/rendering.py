@@ -5,6 +5,7 @@ with a stable id. `protected_html()` renders their content separately (for seali
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -14,13 +15,26 @@ from pathlib import Path
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .catalogue import Catalogue
 from .codesets import CODE_SETS
 from .errors import Problems
 from .records import Record, Section
+from .sealing import Keyring
 
+NOTE_LABELS = {
+    "includes": "Includes",
+    "inclusion_term": "Applicable to",
+    "note": "Notes",
+    "excludes1": "Excludes1",
+    "excludes2": "Excludes2",
+    "code_first": "Code first",
+    "code_also": "Code also",
+    "use_additional_code": "Use additional code",
+    "seventh_character": "7th characters",
+}
+CODE_IN_NOTE = re.compile(r"(?<![A-Za-z0-9.])([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:-([A-Z]\d[0-9A-Z]))?")
 PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 
@@ -73,10 +87,12 @@ def stylesheet(templates_dir: Path) -> Asset:
 class Renderer:
     """Renders every page of a catalogue. Template faults become problems with file and line."""
 
-    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset):
+    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, keyring: Keyring):
         self.env = env
         self.catalogue = catalogue
         self.settings = catalogue.settings
+        self.keyring = keyring
+        self.meter_json = Markup(json.dumps(self.settings["meter"], sort_keys=True))
         env.globals.update(
             site=self.settings.raw,
             code_sets=CODE_SETS,
@@ -92,6 +108,8 @@ class Renderer:
 
     def label_of(self, record: Record) -> str:
         name = CODE_SETS[record.code_set].label
+        if record.kind in ("chapter", "block"):
+            return f"{name} {record.kind} {record.code}"
         if record.is_range:
             return f"{name} codes {record.code}"
         return f"{name} Code {record.code}"
@@ -132,10 +150,51 @@ class Renderer:
             ancestors=self.catalogue.ancestors(record),
             children=self.catalogue.children_of(record),
             related=[r for r in (self.catalogue.get(c) for c in record.related) if r],
+            note_groups=self.note_groups(record) if record.notes else [],
             meta_description=description,
             json_ld=Markup(self.json_ld(record, description)),
             assistant_url=self.assistant_url(record),
+            sealed=self.sealed_sections(record),
+            meter_json=self.meter_json,
         )
+
+    def sealed_sections(self, record: Record) -> dict[str, str]:
+        """Each protected section's content, sealed for this page only (the edge opens it)."""
+        return {
+            section.id: self.keyring.seal(record.url, section.id, self.protected_html(record, section))
+            for section in record.protected_sections
+        }
+
+    def link_codes(self, text: str) -> Markup:
+        """Note text with every code or block it names linked to its page."""
+        out, last = [], 0
+        for match in CODE_IN_NOTE.finditer(text):
+            key = f"{match.group(1)}-{match.group(2)}" if match.group(2) else match.group(1)
+            target = self.catalogue.get(key)
+            if target is None:
+                continue
+            out.append(escape(text[last:match.start()]))
+            out.append(Markup('<a href="{}">{}</a>').format(target.url, match.group(0)))
+            last = match.end()
+        out.append(escape(text[last:]))
+        return Markup("").join(out)
+
+    def note_groups(self, record: Record) -> list[tuple[str, list[Markup]]]:
+        """Instructional notes as list items grouped by kind, in the order coders read them."""
+        groups: dict[str, list[Markup]] = {}
+        for note in record.notes:
+            groups.setdefault(note.kind, []).append(self.note_item(note.kind, note.text, note.inherited_from))
+        return [(NOTE_LABELS.get(kind, kind), groups[kind]) for kind in NOTE_LABELS if kind in groups]
+
+    @functools.lru_cache(maxsize=None)
+    def note_item(self, kind: str, text: str, inherited_from: str | None) -> Markup:
+        """One note as a list item; cached, since a category's notes repeat on every code below it."""
+        item = self.link_codes(text)
+        source = self.catalogue.get(inherited_from) if inherited_from else None
+        if source is not None:
+            item += Markup(' <span class="inherited">(applies from <a href="{}">{}</a>)</span>').format(
+                source.url, source.code)
+        return Markup("<li>") + item + Markup("</li>")
 
     def not_found(self) -> str:
         return self.render("404.html", page_path="/404.html")

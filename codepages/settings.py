@@ -1,7 +1,7 @@
 """Site settings (content/site.yaml): names, links, quotas and the section policy."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import schemas, yamlfile
@@ -26,6 +26,10 @@ class SectionRule:
 class Settings:
     raw: dict
     path: Path
+    lines: dict = field(default_factory=dict)
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get((key,), 1)
 
     @property
     def sections(self) -> dict[str, SectionRule]:
@@ -33,6 +37,21 @@ class Settings:
             rule["title"]: SectionRule(rule["title"], rule["id"], rule["access"], rule.get("crosswalk"), order)
             for order, rule in enumerate(self.raw["sections"])
         }
+
+    @property
+    def icd_release_path(self) -> Path | None:
+        """The ICD-10-CM release to read, or None when the site has none."""
+        value = self.raw.get("icd10cm_release")
+        if value is False:
+            return None
+        if value is None or value is True:
+            from .icd10cm import default_release_path
+            return default_release_path()
+        return (self.path.parent / value).resolve()
+
+    @property
+    def has_icd_release(self) -> bool:
+        return self.raw.get("icd10cm_release") is not False
 
     @property
     def base_url(self) -> str:
@@ -70,4 +89,4 @@ def load_settings(path: Path, problems: Problems, base_url: str | None = None) -
                 problems.add(path, line, f"section {key} '{value}' is given twice (first on line {firsts[value]})")
                 ok = False
             firsts[value] = line
-    return Settings(doc.data, path) if ok else None
+    return Settings(doc.data, path, doc.lines) if ok else None

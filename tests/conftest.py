@@ -70,10 +70,10 @@ def public_files(site: Path):
             yield path, path.read_bytes().decode("utf-8", errors="replace")
 
 
-def broken_links(site: Path) -> list[tuple[str, str]]:
-    """Site-relative links (and stylesheets) that lead to no file: (page, href)."""
+def broken_links(site: Path, pages=None) -> list[tuple[str, str]]:
+    """Site-relative links (and stylesheets) on `pages` (default: all) that lead to no file."""
     broken = []
-    for path in site.rglob("*.html"):
+    for path in pages if pages is not None else site.rglob("*.html"):
         soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
         for link in soup.find_all(["a", "link"], href=True):
             target = urlparse(link["href"])

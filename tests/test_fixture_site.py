@@ -103,7 +103,7 @@ def test_base_url_option_overrides_settings(tmp_path):
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     project = make_project(tmp_path)
     first = build_project(project)
-    assert re.fullmatch(r"Built 9 pages \(cpt 3, hcpcs 1, icd-10-cm 1, other 4\) in \d+\.\d\d s → site/", first.stdout.splitlines()[-1])
+    assert re.fullmatch(r"Built 420 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 4\) in \d+\.\d\d s → site/", first.stdout.splitlines()[-1])
     (project / "site" / "stale.html").write_text("left from an old build")
     record = project / "content" / "hcpcs" / "J1040.md"
     record.write_text(record.read_text().replace("PUBLIC-J1040", "EDITED-J1040"))
@@ -123,3 +123,43 @@ def test_parallel_rendering_writes_the_same_site(tmp_path):
         del os.environ["CODEPAGES_PARALLEL_FROM"]
     assert result.returncode == 0, result.stderr
     assert tree_digest(parallel / "site", times=False) == tree_digest(serial / "site", times=False)
+
+
+def test_release_entries_get_pages_with_hierarchy_and_notes(fixture_site: Path):
+    soup = page(fixture_site, "/icd-10-cm/S72.001A/")
+    assert soup.find("h1").get_text() == "ICD-10-CM Code S72.001A"
+    assert soup.select_one("p.descriptor").get_text() == (
+        "Fracture of unspecified part of neck of right femur, initial encounter for closed fracture")
+    crumbs = [li.get_text(strip=True) for li in soup.select("nav.breadcrumbs li")]
+    assert crumbs == ["Home", "ICD-10-CM", "S00-T88", "S70-S79", "S72", "S72.0", "S72.00", "S72.001", "S72.001A"]
+    assert "Billable code" in soup.select_one("ul.facts").get_text()
+    notes = soup.select_one("section#notes")
+    headings = [h.get_text() for h in notes.find_all("h3")]
+    assert "7th characters" in headings
+    assert "A - initial encounter for closed fracture" in notes.get_text()
+    inherited = [span.find("a")["href"] for span in notes.select("span.inherited")]
+    assert "/icd-10-cm/S72/" in inherited, "notes of the category are marked as inherited"
+
+    header = page(fixture_site, "/icd-10-cm/S72.001/")
+    assert "Header" in header.select_one("ul.facts").get_text()
+    assert "/icd-10-cm/S72.001A/" in [a["href"] for a in header.select("section.children a")]
+
+
+def test_codes_named_in_notes_link_to_their_pages(fixture_site: Path):
+    soup = page(fixture_site, "/icd-10-cm/M54/")
+    linked = [a["href"] for a in soup.select("section#notes li > a")]
+    assert linked and all((fixture_site / href.strip("/") / "index.html").is_file() for href in linked)
+
+
+def test_single_category_block_and_its_category_both_have_pages(fixture_site: Path):
+    block = page(fixture_site, "/icd-10-cm/B10-B10/")
+    assert block.find("h1").get_text() == "ICD-10-CM block B10-B10"
+    assert "/icd-10-cm/B10/" in [a["href"] for a in block.select("section.children a")]
+    assert page(fixture_site, "/icd-10-cm/B10/").find("h1").get_text() == "ICD-10-CM Code B10"
+
+
+def test_editor_record_is_merged_on_top_of_the_official_entry(fixture_site: Path):
+    soup = page(fixture_site, "/icd-10-cm/M54.16/")
+    assert soup.select_one("p.descriptor").get_text() == "Radiculopathy, lumbar region"
+    assert soup.select_one("section.protected-section#summary")
+    assert soup.select_one("section#notes"), "official notes are kept"

@@ -1,0 +1,62 @@
+/**
+ * Opening sealed sections (the build seals them with codepages/sealing.py).
+ *
+ * Token: `v1.<key id>.<base64url nonce, 12 bytes>.<base64url ciphertext + 16-byte tag>`,
+ * AES-256-GCM, additional data `codepages/v1|<page path>|<section id>` (UTF-8), so a token
+ * opens only on the page and in the section it was sealed for.
+ */
+import { b64urlDecode } from "./b64.ts";
+import { parseKeyList } from "./keys.ts";
+
+export const SEAL_KEYS_VARIABLE = "CODEPAGES_SEAL_KEYS";
+
+const TOKEN = /^v1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22,})$/;
+const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const MAX_TOKEN_CHARS = 512 * 1024;
+const encoder = new TextEncoder();
+
+export interface SealKeyring {
+  /** key id → AES-GCM key (decrypt only) */
+  keys: Map<string, CryptoKey>;
+}
+
+export const EMPTY_SEAL_KEYRING: SealKeyring = { keys: new Map() };
+
+/** Import `kid1:base64key,...` (32-byte keys). Throws KeyConfigError when missing or malformed. */
+export async function importSealKeys(value: string | undefined): Promise<SealKeyring> {
+  const keys = new Map<string, CryptoKey>();
+  for (const { kid, raw } of parseKeyList(value, SEAL_KEYS_VARIABLE, { min: 32, max: 32 })) {
+    keys.set(kid, await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]));
+  }
+  return { keys };
+}
+
+export function sealAdditionalData(pagePath: string, sectionId: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`codepages/v1|${pagePath}|${sectionId}`);
+}
+
+/** The section's HTML, or null on any failure (format, unknown key, wrong page/section, tampering). */
+export async function openSealed(
+  keyring: SealKeyring,
+  token: string,
+  pagePath: string,
+  sectionId: string,
+): Promise<string | null> {
+  try {
+    if (token.length > MAX_TOKEN_CHARS || !SECTION_ID.test(sectionId)) return null;
+    const match = TOKEN.exec(token);
+    if (!match) return null;
+    const key = keyring.keys.get(match[1]);
+    const nonce = b64urlDecode(match[2]);
+    const sealed = b64urlDecode(match[3]);
+    if (!key || !nonce || !sealed || nonce.length !== 12 || sealed.length < 16) return null;
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath, sectionId), tagLength: 128 },
+      key,
+      sealed,
+    );
+    return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+  } catch {
+    return null;
+  }
+}
