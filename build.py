@@ -3,6 +3,7 @@
 
   python build.py                  build content/ into site/
   python build.py check [FILE…]    validate only (all records, the named ones, or --changed)
+  python build.py serve [--port N] build, then preview on loopback with the real edge function
 """
 from __future__ import annotations
 
@@ -13,19 +14,21 @@ from pathlib import Path
 
 from codepages.errors import ContentError, SetupError
 from codepages.pipeline import Log, Project, build, load
+from codepages.serving import serve
 
 ROOT = Path(__file__).resolve().parent
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="build.py", description="Build and check the Codepages site.")
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "check"], help="default: build")
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"], help="default: build")
     parser.add_argument("files", nargs="*", type=Path, help="check: only these record files")
     parser.add_argument("--changed", action="store_true", help="check: only the records git reports changed")
     parser.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site/)")
     parser.add_argument("--base-url", help="absolute site URL for canonical links and the sitemap")
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content folder (default: content/)")
     parser.add_argument("--templates", type=Path, default=ROOT / "templates", help="templates folder")
+    parser.add_argument("--port", type=int, default=8888, help="serve: port on 127.0.0.1 (default 8888)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
     args = parser.parse_args(argv)
     if args.files and args.command != "check":
@@ -37,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return check(project, log, args.files, args.changed)
+        if args.command == "serve":
+            return serve(project, ROOT, args.port)
         result = build(project, log)
     except ContentError as error:
         return report(error, project)

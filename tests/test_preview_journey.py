@@ -1,0 +1,138 @@
+"""A guest's journey in Chromium against `python build.py serve`: the real edge function, the real meter."""
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from conftest import ROOT, make_project
+
+EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "
+             "Register free account to get 5 more views.")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture(scope="module")
+def preview(tmp_path_factory):
+    project = make_project(tmp_path_factory.mktemp("preview"))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
+         "--content", "content", "--templates", "templates", "--out", "site"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + "/")
+        yield base, project, process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def visit(context, url: str) -> tuple[str, str, str]:
+    """Open a page; return (text of the Summary-like sections, banner text, the raw response body)."""
+    page = context.new_page()
+    response = page.goto(url)
+    assert response.status in (200, 404), url
+    body = response.text()
+    protected = page.locator("section.protected-section").all_inner_texts()
+    banner = page.locator("#meter-banner").inner_text() if page.locator("#meter-banner").count() else ""
+    page.close()
+    return " ".join(protected), banner, body
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_guest_reads_one_page_in_full_then_is_gated(preview, chromium, javascript):
+    base, _, _ = preview
+    context = chromium.new_context(java_script_enabled=javascript)
+    try:
+        visit(context, base + "/cpt/62320-62327/")  # an index page costs nothing
+        first, banner, _ = visit(context, base + "/cpt/62323/")
+        assert "SECRET-SUMMARY-62323" in first and "SECRET-FAQ-62323" in first
+        assert banner == "You have 0 code page views remaining."
+
+        second, banner, source = visit(context, base + "/cpt/62322/")
+        assert "SECRET" not in second and "Register to view content" in second
+        assert banner == EXHAUSTED
+        assert "SECRET" not in source and "data-sealed" not in source
+
+        again, banner, _ = visit(context, base + "/cpt/62323/")
+        assert "SECRET-SUMMARY-62323" in again, "re-opening an unlocked page is free"
+
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["__Host-cp_meter"]["httpOnly"] and cookies["__Host-cp_meter"]["sameSite"] == "Lax"
+    finally:
+        context.close()
+
+
+def test_a_new_visitor_and_url_variants_do_not_get_more(preview, chromium):
+    base, _, _ = preview
+    context = chromium.new_context()
+    try:
+        visit(context, base + "/hcpcs/J1040/")
+        for variant in ("/cpt/62323/index.html", "/CPT/62323/", "/cpt/62323", "/cpt/62323/?utm=x"):
+            text, banner, source = visit(context, base + variant)
+            assert "SECRET" not in text and "SECRET" not in source, variant
+            assert banner in (EXHAUSTED, ""), variant  # "" where the static host answers 404
+    finally:
+        context.close()
+
+
+def test_preview_rebuilds_when_content_changes(preview):
+    base, project, _ = preview
+    record = project / "content" / "hcpcs" / "J1040.md"
+    record.write_text(record.read_text().replace("PUBLIC-J1040", "REBUILT-J1040"))
+    deadline = time.monotonic() + 30
+    while "REBUILT-J1040" not in urllib.request.urlopen(base + "/hcpcs/J1040/").read().decode():
+        assert time.monotonic() < deadline, "the preview did not rebuild"
+        time.sleep(0.3)
+
+
+def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
+    project = make_project(tmp_path)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
+         "--content", "content", "--templates", "templates", "--out", "site"],
+        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    wait_for(f"http://127.0.0.1:{port}/")
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert f"http://127.0.0.1:{port}/" in output and "Preview stopped." in output
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
