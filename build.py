@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", help="absolute site URL for canonical links and the sitemap")
     parser.add_argument("--content", type=Path, default=ROOT / "content", help="content folder (default: content/)")
     parser.add_argument("--templates", type=Path, default=ROOT / "templates", help="templates folder")
+    parser.add_argument("--full", action="store_true", help="rebuild every page, even if nothing changed")
     parser.add_argument("--port", type=int, default=8888, help="serve: port on 127.0.0.1 (default 8888)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
     args = parser.parse_args(argv)
@@ -35,22 +36,26 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("file names are only taken by 'check'")
 
     project = Project(args.content.resolve(), args.templates.resolve(), args.out.resolve(), args.base_url,
-                      secrets_dir=ROOT / ".dev-secrets")
+                      secrets_dir=ROOT / ".dev-secrets", cache_dir=ROOT / ".build-cache")
     log = Log(quiet=args.quiet)
     try:
         if args.command == "check":
             return check(project, log, args.files, args.changed)
         if args.command == "serve":
             return serve(project, ROOT, args.port)
-        result = build(project, log)
+        result = build(project, log, incremental=not args.full)
     except ContentError as error:
         return report(error, project)
     except SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         print(f"{display(project.out_dir)}/ was not changed.", file=sys.stderr)
         return 1
+    if result.mode == "up to date":
+        print(f"Nothing changed: {display(project.out_dir)}/ is up to date ({result.seconds:.2f} s).")
+        return 0
     counts = ", ".join(f"{key} {count}" for key, count in result.pages.items())
-    print(f"Built {sum(result.pages.values())} pages ({counts}) in {result.seconds:.2f} s → {display(project.out_dir)}/")
+    how = f", {result.files} files rewritten" if result.mode == "incremental" else ""
+    print(f"Built {sum(result.pages.values())} pages ({counts}{how}) in {result.seconds:.2f} s → {display(project.out_dir)}/")
     return 0
 
 

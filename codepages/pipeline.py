@@ -15,14 +15,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import incremental as incremental_state
 from . import rendering, sealing
 from .catalogue import Catalogue, resolve
-from .codesets import CODE_SETS
+from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import ContentError, Problems, SetupError
 from .records import load_record, record_paths
 from .settings import load_settings
 from .sources import load_icd_release, merge_release
-from .writing import Staging
+from .writing import InPlace, Staging
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Project:
     out_dir: Path
     base_url: str | None = None
     secrets_dir: Path = Path(".dev-secrets")  # development keys for local builds (git-ignored)
+    cache_dir: Path = Path(".build-cache")  # what the last build saw, for incremental rebuilds (git-ignored)
 
 
 @dataclass
@@ -111,49 +113,80 @@ class BuildResult:
     pages: dict[str, int]
     files: int
     seconds: float
+    mode: str = "full"  # "full", "incremental" (only changed pages) or "up to date"
 
 
-def build(project: Project, log: Log) -> BuildResult:
+def build(project: Project, log: Log, incremental: bool = True) -> BuildResult:
+    """Build the site: in full into a staging folder, or only the pages editors' changes touch."""
     try:
         keyring = sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
     except sealing.SealKeyError as exc:
         raise SetupError(str(exc)) from None
+    probe = load_settings(project.content_dir / "site.yaml", Problems(), project.base_url)
+    release = probe.icd_release_path if probe else None
+    options = f"{project.out_dir}|{project.base_url}|{os.environ.get('CONTEXT', '')}"
+    state_path = incremental_state.state_file(project.cache_dir, project.out_dir)
+    state = incremental_state.read_state(state_path) if incremental else None
+    published = (project.out_dir / "index.html").exists()
+    stats = incremental_state.stats_fingerprint(project.content_dir, project.templates_dir, release, options, keyring)
+    if state and published and state.stats == stats:
+        log.say("  nothing changed since the last build")
+        return BuildResult({}, 0, time.perf_counter() - log.started, "up to date")
+
     loaded = load(project, log)
     catalogue = loaded.catalogue
     renderer = rendering.Renderer(loaded.env, catalogue, loaded.css, keyring)
-    staging = Staging(project.out_dir)
+    inputs = incremental_state.inputs_fingerprint(project.content_dir, project.templates_dir, release, options, keyring)
+    records = incremental_state.record_digests(project.content_dir, catalogue.records)
     try:
-        page_paths = write_pages(renderer, catalogue, staging, log)
-        with log.step("sitemap"):
-            for path, text in renderer.sitemaps(page_paths).items():
-                staging.write(path, text)
-            staging.write("/robots.txt", renderer.robots())
-            staging.write(loaded.css.path, loaded.css.content)
-        with log.step("publish"):
-            staging.publish()
+        if state and published and state.inputs == inputs:
+            affected, removed = incremental_state.affected_codes(state.records, records, catalogue)
+            writer = InPlace(project.out_dir)
+            with log.step("changed pages"):
+                for code in sorted(removed):
+                    code_set = code_set_of(code)
+                    if code_set is not None:
+                        writer.remove(url_path(code_set.key, code))
+                for code in sorted(affected):
+                    if catalogue.get(code) is not None:
+                        writer.write(catalogue.get(code).url, renderer.record_page(catalogue.get(code)))
+            page_paths = write_common_pages(renderer, catalogue, writer, loaded.css, log)
+            files, mode = writer.files, "incremental"
+        else:
+            staging = Staging(project.out_dir)
+            try:
+                with log.step("pages"):
+                    staging.files += render_records(renderer, list(catalogue.records.values()), staging, log)
+                page_paths = write_common_pages(renderer, catalogue, staging, loaded.css, log)
+                with log.step("publish"):
+                    staging.publish()
+            except BaseException:
+                staging.discard()
+                raise
+            files, mode = staging.files, "full"
     except rendering.TemplateProblem as exc:
-        staging.discard()
         problems = Problems()
         problems.add(exc.path, exc.line, exc.message)
         raise ContentError(problems) from None
-    except BaseException:
-        staging.discard()
-        raise
+    incremental_state.write_state(state_path, incremental_state.BuildState(stats, inputs, records))
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
-    return BuildResult(pages, staging.files, time.perf_counter() - log.started)
+    return BuildResult(pages, files, time.perf_counter() - log.started, mode)
 
 
-def write_pages(renderer: rendering.Renderer, catalogue: Catalogue, staging: Staging, log: Log) -> list[str]:
-    page_paths = ["/"] + [f"/{key}/" for key in CODE_SETS]
-    with log.step("pages"):
-        staging.write("/", renderer.home())
+def write_common_pages(renderer: rendering.Renderer, catalogue: Catalogue, writer, css: rendering.Asset,
+                       log: Log) -> list[str]:
+    """Home, code-set indexes, 404, sitemap, robots.txt and the stylesheet; returns every page path."""
+    with log.step("indexes, sitemap"):
+        writer.write("/", renderer.home())
         for key in CODE_SETS:
-            staging.write(f"/{key}/", renderer.code_set_index(key))
-        records = list(catalogue.records.values())
-        staging.files += render_records(renderer, records, staging, log)
-        page_paths += [record.url for record in records]
-        staging.write("/404.html", renderer.not_found())
+            writer.write(f"/{key}/", renderer.code_set_index(key))
+        writer.write("/404.html", renderer.not_found())
+        page_paths = ["/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
+        for path, text in renderer.sitemaps(page_paths).items():
+            writer.write(path, text)
+        writer.write("/robots.txt", renderer.robots())
+        writer.write(css.path, css.content)
     return page_paths
 
 

@@ -47,3 +47,33 @@ class Staging:
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class InPlace:
+    """Updates an existing output folder file by file (each file replaced atomically)."""
+
+    def __init__(self, target: Path):
+        self.folder = target.resolve()
+        self.files = 0
+
+    def write(self, url_path: str, content: str | bytes) -> None:
+        relative = url_path.lstrip("/")
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        path = self.folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+        self.files += 1
+
+    def remove(self, url_path: str) -> None:
+        """Remove a page written at `url_path` (its folder, when nothing else is in it)."""
+        folder = self.folder / url_path.strip("/")
+        (folder / "index.html").unlink(missing_ok=True)
+        try:
+            folder.rmdir()
+        except OSError:
+            pass

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -103,13 +104,50 @@ def test_base_url_option_overrides_settings(tmp_path):
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     project = make_project(tmp_path)
     first = build_project(project)
-    assert re.fullmatch(r"Built 420 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 4\) in \d+\.\d\d s → site/", first.stdout.splitlines()[-1])
+    assert re.fullmatch(r"Built 420 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 4\) in \d+\.\d\d s → site/",
+                        first.stdout.splitlines()[-1])
     (project / "site" / "stale.html").write_text("left from an old build")
-    record = project / "content" / "hcpcs" / "J1040.md"
-    record.write_text(record.read_text().replace("PUBLIC-J1040", "EDITED-J1040"))
+    template = project / "templates" / "404.html"
+    template.write_text(template.read_text().replace("Page not found", "No such page"))
     assert build_project(project).returncode == 0
-    assert not (project / "site" / "stale.html").exists()
-    assert "EDITED-J1040" in page(project / "site", "/hcpcs/J1040/").get_text()
+    assert not (project / "site" / "stale.html").exists(), "a full build replaces the whole folder"
+    assert page(project / "site", "/404.html").find("h1").get_text() == "No such page"
+
+
+def test_rebuild_with_nothing_changed_writes_nothing(tmp_path):
+    project = make_project(tmp_path)
+    assert build_project(project).returncode == 0
+    before = tree_digest(project / "site")
+    again = build_project(project)
+    assert again.returncode == 0
+    assert again.stdout.splitlines()[-1].startswith("Nothing changed: site/ is up to date")
+    assert tree_digest(project / "site") == before
+
+
+def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_path):
+    project = make_project(tmp_path)
+    assert build_project(project).returncode == 0
+    content = project / "content"
+    edited = content / "hcpcs" / "J1040.md"
+    edited.write_text(edited.read_text().replace("Injection, methylprednisolone acetate, 80 mg", "Injection, MPA, 80 mg")
+                      .replace("PUBLIC-J1040", "EDITED-J1040"))
+    (content / "cpt" / "62322.md").unlink()
+    for path in content.rglob("*.md"):
+        path.write_text(path.read_text().replace('"62322"', '"62323"').replace("[[62322]]", "62322")
+                        .replace('related: ["62323"]\n', "").replace('related: ["62322"]\n', ""))
+    (content / "cpt" / "62324.md").write_text(
+        "---\ncode: \"62324\"\ncode_set: cpt\ndescriptor: Added later\nparent: 62320-62327\nrelated: [J1040]\n---\n"
+        "## Common language description\n\nPUBLIC-62324 new.\n\n## Summary\n\nSECRET-SUMMARY-62324 new.\n")
+    result = build_project(project)
+    assert result.returncode == 0, result.stderr
+    assert "files rewritten" in result.stdout.splitlines()[-1], "only the touched pages are rendered again"
+    assert not (project / "site" / "cpt" / "62322").exists()
+
+    clean = tmp_path / "clean"
+    shutil.copytree(project / "content", clean / "content")
+    shutil.copytree(project / "templates", clean / "templates")
+    assert build_project(clean).returncode == 0
+    assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False)
 
 
 def test_parallel_rendering_writes_the_same_site(tmp_path):
