@@ -10,6 +10,14 @@ import tempfile
 from pathlib import Path
 
 
+def file_for(folder: Path, url_path: str) -> Path:
+    """The file a URL path is served from: `/cpt/62326/` → `cpt/62326/index.html`."""
+    relative = url_path.lstrip("/")
+    if relative == "" or relative.endswith("/"):
+        relative += "index.html"
+    return folder / relative
+
+
 class Staging:
     """A temporary output folder on the same filesystem as `target`, swapped in by `publish()`."""
 
@@ -22,10 +30,7 @@ class Staging:
 
     def write(self, url_path: str, content: str | bytes) -> None:
         """Write a page or file; `/cpt/62326/` means `cpt/62326/index.html`."""
-        relative = url_path.lstrip("/")
-        if relative == "" or relative.endswith("/"):
-            relative += "index.html"
-        path = self.folder / relative
+        path = file_for(self.folder, url_path)
         parent = str(path.parent)
         if parent not in self._made_dirs:
             os.makedirs(parent, exist_ok=True)
@@ -57,10 +62,7 @@ class InPlace:
         self.files = 0
 
     def write(self, url_path: str, content: str | bytes) -> None:
-        relative = url_path.lstrip("/")
-        if relative == "" or relative.endswith("/"):
-            relative += "index.html"
-        path = self.folder / relative
+        path = file_for(self.folder, url_path)
         path.parent.mkdir(parents=True, exist_ok=True)
         data = content.encode("utf-8") if isinstance(content, str) else content
         temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
