@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import incremental as incremental_state
-from . import rendering, sealing
+from . import rendering, search, sealing
 from .catalogue import Catalogue, resolve
 from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import ContentError, Problems, SetupError
@@ -182,7 +182,10 @@ def write_common_pages(renderer: rendering.Renderer, catalogue: Catalogue, write
         for key in CODE_SETS:
             writer.write(f"/{key}/", renderer.code_set_index(key))
         writer.write("/404.html", renderer.not_found())
-        page_paths = ["/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
+        with log.step("search index"):
+            search.write_index(renderer, catalogue, writer.folder, log, getattr(writer, "target", None))
+        writer.write("/search/", renderer.search_page())
+        page_paths = ["/", "/search/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
         for path, text in renderer.sitemaps(page_paths).items():
             writer.write(path, text)
         writer.write("/robots.txt", renderer.robots())

@@ -35,7 +35,7 @@ NOTE_LABELS = {
     "seventh_character": "7th characters",
 }
 CODE_IN_NOTE = re.compile(r"(?<![A-Za-z0-9.])([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:-([A-Z]\d[0-9A-Z]))?")
-PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html")
+PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 
 
@@ -198,6 +198,10 @@ class Renderer:
 
     def not_found(self) -> str:
         return self.render("404.html", page_path="/404.html")
+
+    def search_page(self) -> str:
+        from . import search  # the search page's script and filter choices live with the index
+        return self.render("search.html", page_path="/search/", search=search.page_context(self))
 
     def protected_html(self, record: Record, section: Section) -> str:
         """The full content of one protected section (never written to a public file)."""

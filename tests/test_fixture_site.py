@@ -104,7 +104,7 @@ def test_base_url_option_overrides_settings(tmp_path):
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     project = make_project(tmp_path)
     first = build_project(project)
-    assert re.fullmatch(r"Built 420 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 4\) in \d+\.\d\d s → site/",
+    assert re.fullmatch(r"Built 421 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 5\) in \d+\.\d\d s → site/",
                         first.stdout.splitlines()[-1])
     (project / "site" / "stale.html").write_text("left from an old build")
     template = project / "templates" / "404.html"
