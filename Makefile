@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test check
+.PHONY: site test check postgresql
 
 site: $(VENV)/.installed
 	$(BIN)/python build.py
@@ -13,8 +13,8 @@ site: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(BIN)/python build.py check
 
-test: $(VENV)/.installed-test /usr/bin/chromium
-	$(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read edge/tests
+test: $(VENV)/.installed-test /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
+	$(BIN)/python dev/localdb.py run -- $(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read --allow-net=127.0.0.1 edge/tests
 	$(BIN)/python -m pytest
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot be used).
@@ -30,4 +30,19 @@ $(VENV)/.installed: requirements.txt
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Accounts (edge/README.md): the tests and the preview run a private PostgreSQL server
+# (Debian's postgresql; dev/localdb.py) and the local OpenID Connect provider (dev/oidc,
+# the oidc-provider npm package, versions pinned by its package-lock.json).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql; }
+
+/usr/bin/node:
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm
+
+dev/oidc/node_modules/.installed: dev/oidc/package.json dev/oidc/package-lock.json /usr/bin/node
+	cd dev/oidc && npm ci --no-audit --no-fund --silent
 	touch $@

@@ -16,6 +16,7 @@ interface Declaration {
   path: string;
   functionName: string;
   pattern: URLPattern;
+  excluded: URLPattern[];
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -38,7 +39,11 @@ export function declarations(toml: string): Declaration[] {
     const body = block.split(/^\[/m)[0];
     const path = /^\s*path\s*=\s*"([^"]+)"/m.exec(body)?.[1];
     const functionName = /^\s*function\s*=\s*"([^"]+)"/m.exec(body)?.[1];
-    if (path && functionName) found.push({ path, functionName, pattern: new URLPattern({ pathname: path }) });
+    const excludedList = /^\s*excludedPath\s*=\s*\[([^\]]*)\]/m.exec(body)?.[1] ?? "";
+    const excluded = [...excludedList.matchAll(/"([^"]+)"/g)].map((m) => new URLPattern({ pathname: m[1] }));
+    if (path && functionName) {
+      found.push({ path, functionName, pattern: new URLPattern({ pathname: path }), excluded });
+    }
   }
   return found;
 }
@@ -91,7 +96,9 @@ export function staticServer(siteDir: string): (request: Request) => Promise<Res
     const extension = file.split(".").pop() ?? "";
     const headers = new Headers({
       "content-type": CONTENT_TYPES[extension] ?? "application/octet-stream",
-      "cache-control": file.includes("/assets/") ? "public, max-age=31536000, immutable" : "public, max-age=0, must-revalidate",
+      "cache-control": file.includes("/assets/")
+        ? "public, max-age=31536000, immutable"
+        : "public, max-age=0, must-revalidate",
     });
     if (status === 200) {
       const etag = await etagOf(data);
@@ -107,7 +114,9 @@ export function router(siteDir: string, routes: Declaration[], handlers: Map<str
   const serveStatic = staticServer(siteDir);
   return async (request: Request, remoteAddress = "127.0.0.1"): Promise<Response> => {
     const pathname = new URL(request.url).pathname;
-    const route = routes.find((r) => r.pattern.test({ pathname }));
+    const route = routes.find((r) =>
+      r.pattern.test({ pathname }) && !r.excluded.some((e) => e.test({ pathname }))
+    );
     const handler = route && handlers.get(route.functionName);
     if (!handler) return serveStatic(request);
     const context = {
