@@ -13,7 +13,7 @@
  * pages, timestamps in the future) reads as no cookie.
  */
 import { b64urlDecode, b64urlEncode } from "./b64.ts";
-import { parseKeyList } from "./keys.ts";
+import { importCookieKeys } from "./signed_cookie.ts";
 
 export const METER_KEYS_VARIABLE = "CODEPAGES_METER_KEYS";
 export const METER_COOKIE = "__Host-cp_meter";
@@ -47,19 +47,8 @@ export interface ReadCookie {
 }
 
 /** Import `kid1:base64key,...` (32-64 byte keys). Throws KeyConfigError when missing or malformed. */
-export async function importMeterKeys(value: string | undefined): Promise<MeterKeyring> {
-  const raw = parseKeyList(value, METER_KEYS_VARIABLE, { min: 32, max: 64 });
-  const keys = new Map<string, CryptoKey>();
-  for (const { kid, raw: bytes } of raw) {
-    keys.set(
-      kid,
-      await crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: "SHA-256" }, false, [
-        "sign",
-        "verify",
-      ]),
-    );
-  }
-  return { currentId: raw[0].kid, keys };
+export function importMeterKeys(value: string | undefined): Promise<MeterKeyring> {
+  return importCookieKeys(value, METER_KEYS_VARIABLE);
 }
 
 /** Every value of cookie `name` in a Cookie header, in order. */
