@@ -9,10 +9,8 @@ import subprocess
 import sys
 
 import pytest
-from playwright.sync_api import sync_playwright
 
-from conftest import ROOT, make_project
-from test_preview_journey import CHROMIUM_ARGS, free_port, wait_for
+from conftest import ROOT, free_port, make_project, wait_for
 
 sys.path.insert(0, str(ROOT))
 from dev import localdb  # noqa: E402
@@ -55,14 +53,6 @@ def preview(tmp_path_factory):
             process.wait(timeout=30)
         log.close()
         print((project / "serve.log").read_text()[-3000:])
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def read(page, url: str) -> tuple[str, str, str]:

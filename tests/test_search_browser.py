@@ -8,13 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from conftest import ROOT
 from test_search_index import CODE_BUDGET, Shards, page_codes, search_files
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 WORDS_BUDGET = 150 * 1024  # bytes a first keyword search may download (raw, uncompressed)
 
 
@@ -33,17 +30,9 @@ def base_url(demo_site: Path):
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
-def page(browser, base_url):
-    context = browser.new_context(base_url=base_url)
+def page(chromium, base_url):
+    context = chromium.new_context(base_url=base_url)
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
@@ -181,9 +170,9 @@ def test_the_header_box_of_any_page_leads_to_the_results(page, base_url):
 # bytes and leaks over the full catalogue ----------------------------------------------------
 
 
-def bytes_fetched(browser, base_url, text: str, keystrokes: bool) -> int:
+def bytes_fetched(chromium, base_url, text: str, keystrokes: bool) -> int:
     """Bytes of every response while searching `text` on a freshly opened search page."""
-    context = browser.new_context(base_url=base_url)
+    context = chromium.new_context(base_url=base_url)
     page = context.new_page()
     page.goto("/search/")
     page.wait_for_load_state("networkidle")
@@ -197,10 +186,10 @@ def bytes_fetched(browser, base_url, text: str, keystrokes: bool) -> int:
     return sum(sizes)
 
 
-def test_a_first_keyword_search_and_a_code_lookup_stay_light(browser, base_url):
-    assert 0 < bytes_fetched(browser, base_url, "low back pain", keystrokes=False) <= WORDS_BUDGET
+def test_a_first_keyword_search_and_a_code_lookup_stay_light(chromium, base_url):
+    assert 0 < bytes_fetched(chromium, base_url, "low back pain", keystrokes=False) <= WORDS_BUDGET
     for code in ("s72001a", "62326", "M54.50"):  # typed one character at a time, each lookup settling
-        assert 0 < bytes_fetched(browser, base_url, code, keystrokes=True) <= CODE_BUDGET, code
+        assert 0 < bytes_fetched(chromium, base_url, code, keystrokes=True) <= CODE_BUDGET, code
 
 
 def test_every_code_lookup_of_the_full_catalogue_stays_within_budget(demo_site: Path):
