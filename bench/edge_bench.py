@@ -6,8 +6,8 @@
 Takes pages from an existing build (default `site/`; run `python build.py` first):
 
 - sealed pages: every CPT and HCPCS page with protected sections and the ICD-10-CM pages
-  editors enriched (content/icd-10-cm/*.md), e.g. /cpt/62326/, /icd-10-cm/M54.16/;
-- plain ICD-10-CM pages from the official release only (/icd-10-cm/S72.001A/ …);
+  editors enriched (content/icd-10-cm/*.md), e.g. /cpt/623/62326/, /icd-10-cm/M54/M54.16/;
+- plain ICD-10-CM pages from the official release only (/icd-10-cm/S72/S72.001/S72.001A/ …);
 - pages the gate passes through: range pages, code-set indexes, the home page.
 
 and runs the real handler (edge/functions/gate.ts) in Deno (`.venv/bin/deno`, with
@@ -45,8 +45,8 @@ NETLIFY_LIMIT_MS = 50.0
 
 # Plain ICD-10-CM pages (release only, nothing sealed): a 7th-character code, common codes,
 # a category and a chapter-level header with long lists.
-PLAIN = ["/icd-10-cm/S72.001A/", "/icd-10-cm/E11.9/", "/icd-10-cm/I10/", "/icd-10-cm/J45.909/",
-         "/icd-10-cm/Z00.00/", "/icd-10-cm/S72/", "/icd-10-cm/T36.0X1A/", "/icd-10-cm/M54.2/"]
+PLAIN = ["/icd-10-cm/S72/S72.001/S72.001A/", "/icd-10-cm/E11/E11.9/", "/icd-10-cm/I10/", "/icd-10-cm/J45/J45.909/",
+         "/icd-10-cm/Z00/Z00.00/", "/icd-10-cm/S72/", "/icd-10-cm/T36/T36.0X1/T36.0X1A/", "/icd-10-cm/M54/M54.2/"]
 PASSTHROUGH = ["/icd-10-cm/M50-M54/", "/cpt/62320-62327/", "/hcpcs/J0120-J8499/", "/icd-10-cm/S70-S79/",
                "/icd-10-cm/", "/"]
 SEALED_MARK = 'data-sealed="'

@@ -6,7 +6,7 @@
  *   deno run --config edge/deno.json --allow-env --allow-read --allow-sys bench/edge_bench.ts PLAN.json
  *
  * PLAN.json: {"site": "<build output>", "n": 2000, "warmup": 200,
- *             "sealed": ["/cpt/62326/", …], "plain": ["/icd-10-cm/S72.001A/", …],
+ *             "sealed": ["/cpt/623/62326/", …], "plain": ["/icd-10-cm/S72/S72.001/S72.001A/", …],
  *             "passthrough": ["/icd-10-cm/M50-M54/", …]}
  *
  * Each request runs the real handler with a fake Netlify context whose `next()` answers with

@@ -59,5 +59,39 @@ def sort_key(code: str) -> tuple:
     return (first, 0 if last else 1, last)
 
 
+def folders(code_set: str, code: str) -> tuple[str, ...]:
+    """The folders a code's page sits in below its code set, so that no folder of the site
+    grows past the host's limit (see `hosting`). The rule is a function of the code alone,
+    so any spelling of a code can be sent to its page (the edge's addresses function follows
+    the same rule; a test checks both agree on every code):
+
+    - ranges, ICD-10-CM chapters, blocks and categories, HCPCS sections: at the top
+      (`/icd-10-cm/M50-M54/`, `/icd-10-cm/M54/`);
+    - ICD-10-CM codes below a category: in the category's folder (`/icd-10-cm/M54/M54.50/`);
+      7th-character codes one level deeper, under the code they extend
+      (`/icd-10-cm/S72/S72.001/S72.001A/`; a placeholder X is not a level:
+      `/icd-10-cm/S12/S12.8/S12.8XXA/`, `/icd-10-cm/W08/W08.XXXA/`);
+    - HCPCS codes in their letter section (`/hcpcs/J/J1040/`);
+    - CPT codes in the folder of their first three characters (`/cpt/623/62326/`).
+    """
+    if "-" in code:
+        return ()
+    if code_set == "icd-10-cm":
+        if len(code) <= 3:
+            return ()
+        category = code[:3]
+        if len(code.replace(".", "")) == 7:
+            extends = code[:7].rstrip("X").rstrip(".")
+            if extends != category:
+                return category, extends
+        return (category,)
+    if code_set == "hcpcs":
+        return (code[0],) if len(code) == 5 else ()
+    if code_set == "cpt":
+        return (code[:3],) if len(code) == 5 else ()
+    return ()
+
+
 def url_path(code_set: str, code: str) -> str:
-    return f"/{code_set}/{code}/"
+    """The canonical address of a code's page: `/icd-10-cm/M54/M54.50/`, `/cpt/623/62326/`."""
+    return "/" + "/".join((code_set, *folders(code_set, code), code)) + "/"

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import schemas, yamlfile
-from .codesets import CODE_SETS, code_set_of
+from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import Problems
 from .markdown import ParsedSection, parse_sections
 from .settings import Settings
@@ -53,7 +53,7 @@ class Record:
 
     @property
     def url(self) -> str:
-        return f"/{self.code_set}/{self.code}/"
+        return url_path(self.code_set, self.code)
 
     @property
     def public_sections(self) -> list[Section]:

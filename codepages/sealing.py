@@ -9,8 +9,8 @@ whose meter allows it. The token format, shared with the edge:
 (base64url without padding). The additional authenticated data is
 ``b"codepages/v1|" + page_path + "|" + section_id`` (UTF-8), so a token copied into
 another page or section does not open. ``page_path`` is the page's canonical URL path,
-``/<code set>/<CODE>/`` exactly as the build writes it (``/cpt/62326/``,
-``/icd-10-cm/M54.50/``); the edge derives the same string from the request URL.
+exactly as the build writes it (``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see
+``codesets.url_path``); the edge derives the same string from the request URL.
 
 Keys come from ``CODEPAGES_SEAL_KEYS`` (``kid1:base64key,kid2:base64key``; the first key
 seals, every listed key opens, so keys can be rotated). In production the variable is
@@ -101,7 +101,7 @@ def additional_data(page_path: str, section_id: str) -> bytes:
     if not SECTION_ID_RE.fullmatch(section_id):
         raise ValueError(f"section id {section_id!r} must be lowercase letters, digits and '-'")
     if not page_path.startswith("/") or not page_path.endswith("/"):
-        raise ValueError(f"page path {page_path!r} must be the page's URL path, like /cpt/62326/")
+        raise ValueError(f"page path {page_path!r} must be the page's URL path, like /cpt/623/62326/")
     return AAD_PREFIX + page_path.encode("utf-8") + b"|" + section_id.encode("utf-8")
 
 

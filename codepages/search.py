@@ -279,7 +279,8 @@ def document_html(document: Document) -> str:
     if document.chapter:
         parts.append(f'<div data-pagefind-filter="chapter:{esc(document.chapter)}"></div>')
     for record in document.records:
-        parts.append(f'<h2 id="{esc(record.code)}">{esc(record.descriptor)}</h2>')
+        # the heading's id is the code page's address: Pagefind's sub-result for it links there
+        parts.append(f'<h2 id="{esc(record.url)}">{esc(record.descriptor)}</h2>')
         parts.extend(f"<p>{esc(text)}</p>" for text in public_texts(record))
     parts.append("</body></html>")
     return "".join(parts)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 def file_for(folder: Path, url_path: str) -> Path:
-    """The file a URL path is served from: `/cpt/62326/` → `cpt/62326/index.html`."""
+    """The file a URL path is served from: `/cpt/623/62326/` → `cpt/623/62326/index.html`."""
     relative = url_path.lstrip("/")
     if relative == "" or relative.endswith("/"):
         relative += "index.html"
@@ -29,7 +29,7 @@ class Staging:
         self.files = 0
 
     def write(self, url_path: str, content: str | bytes) -> None:
-        """Write a page or file; `/cpt/62326/` means `cpt/62326/index.html`."""
+        """Write a page or file; `/cpt/623/62326/` means `cpt/623/62326/index.html`."""
         path = file_for(self.folder, url_path)
         parent = str(path.parent)
         if parent not in self._made_dirs:

@@ -16,6 +16,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
+from codepages.codesets import url_path
+
 ROOT = Path(__file__).resolve().parent.parent
 SITES = Path(__file__).resolve().parent / "sites"
 
@@ -65,6 +67,11 @@ def page(site: Path, url_path: str) -> BeautifulSoup:
     relative = url_path.strip("/")
     path = site / relative / "index.html" if not relative.endswith((".html", ".xml")) else site / relative
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def code_page(site: Path, code_set: str, code: str) -> BeautifulSoup:
+    """The built page of a code, at its canonical address (codesets.url_path)."""
+    return page(site, url_path(code_set, code))
 
 
 def public_files(site: Path):

@@ -10,9 +10,9 @@ from bs4 import BeautifulSoup
 from conftest import ROOT
 
 
-SAMPLE = ["/", "/cpt/", "/hcpcs/", "/icd-10-cm/", "/404.html", "/cpt/62320-62327/", "/cpt/62326/",
-          "/hcpcs/J1040/", "/icd-10-cm/M00-M99/", "/icd-10-cm/M50-M54/", "/icd-10-cm/M54/", "/icd-10-cm/M54.50/",
-          "/icd-10-cm/S72.001A/", "/icd-10-cm/B10-B10/", "/icd-10-cm/T36.0X1A/"]
+SAMPLE = ["/", "/cpt/", "/hcpcs/", "/icd-10-cm/", "/404.html", "/cpt/62320-62327/", "/cpt/623/62326/",
+          "/hcpcs/J/J1040/", "/icd-10-cm/M00-M99/", "/icd-10-cm/M50-M54/", "/icd-10-cm/M54/", "/icd-10-cm/M54/M54.50/",
+          "/icd-10-cm/S72/S72.001/S72.001A/", "/icd-10-cm/B10-B10/", "/icd-10-cm/T36/T36.0X1/T36.0X1A/"]
 
 
 def pages(site: Path):

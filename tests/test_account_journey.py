@@ -25,8 +25,8 @@ UPGRADE = ("0 code page views remaining. Free accounts are limited to 6 code pag
            "Upgrade to a subscription to unlock every code page.")
 # Ten code pages with protected sections: the fixture's four and six more written here.
 EXTRA = ["62320", "62321", "62324", "62325", "62326", "62327"]
-PAGES = ["/cpt/62323/", "/cpt/62322/", "/cpt/62320/", "/cpt/62321/", "/cpt/62324/", "/cpt/62325/",
-         "/cpt/62326/", "/cpt/62327/", "/hcpcs/J1040/", "/icd-10-cm/M54.16/"]
+PAGES = ["/cpt/623/62323/", "/cpt/623/62322/", "/cpt/623/62320/", "/cpt/623/62321/", "/cpt/623/62324/", "/cpt/623/62325/",
+         "/cpt/623/62326/", "/cpt/623/62327/", "/hcpcs/J/J1040/", "/icd-10-cm/M54/M54.16/"]
 
 
 @pytest.fixture(scope="module")

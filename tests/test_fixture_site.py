@@ -15,11 +15,11 @@ SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
 
 def test_every_record_has_a_page_with_its_title(fixture_site: Path):
     for url, title in {
-        "/cpt/62323/": "CPT® Code 62323: Fixture lumbar injection with imaging guidance | Codepages",
-        "/cpt/62322/": "CPT® Code 62322: Fixture lumbar injection without imaging guidance | Codepages",
+        "/cpt/623/62323/": "CPT® Code 62323: Fixture lumbar injection with imaging guidance | Codepages",
+        "/cpt/623/62322/": "CPT® Code 62322: Fixture lumbar injection without imaging guidance | Codepages",
         "/cpt/62320-62327/": "CPT® codes 62320-62327: Fixture range of spinal injection codes | Codepages",
-        "/hcpcs/J1040/": "HCPCS Code J1040: Injection, methylprednisolone acetate, 80 mg | Codepages",
-        "/icd-10-cm/M54.16/": "ICD-10-CM Code M54.16: Radiculopathy, lumbar region | Codepages",
+        "/hcpcs/J/J1040/": "HCPCS Code J1040: Injection, methylprednisolone acetate, 80 mg | Codepages",
+        "/icd-10-cm/M54/M54.16/": "ICD-10-CM Code M54.16: Radiculopathy, lumbar region | Codepages",
     }.items():
         soup = page(fixture_site, url)
         assert soup.title.string == title
@@ -27,7 +27,7 @@ def test_every_record_has_a_page_with_its_title(fixture_site: Path):
 
 
 def test_code_page_shows_public_text_and_placeholders_with_stable_ids(fixture_site: Path):
-    soup = page(fixture_site, "/cpt/62323/")
+    soup = page(fixture_site, "/cpt/623/62323/")
     main = soup.find("main")
     assert "PUBLIC-62323 A needle places medicine" in main.get_text()
     protected = {s["id"]: s for s in main.select("section.protected-section")}
@@ -46,7 +46,7 @@ def test_no_protected_text_in_any_public_file(fixture_site: Path):
 
 
 def test_a_record_can_protect_a_public_section(fixture_site: Path):
-    soup = page(fixture_site, "/icd-10-cm/M54.16/")
+    soup = page(fixture_site, "/icd-10-cm/M54/M54.16/")
     assert soup.select_one("section.protected-section#common-language")
     assert soup.find("meta", attrs={"name": "description"})["content"] == "Radiculopathy, lumbar region"
 
@@ -56,22 +56,22 @@ def test_internal_links_resolve(fixture_site: Path):
 
 
 def test_breadcrumbs_related_and_assistant_box(fixture_site: Path):
-    soup = page(fixture_site, "/cpt/62323/")
+    soup = page(fixture_site, "/cpt/623/62323/")
     crumbs = [li.get_text(strip=True) for li in soup.select("nav.breadcrumbs li")]
     assert crumbs == ["Home", "CPT®", "62320-62327", "62323"]
     related = [a["href"] for a in soup.select("section.related a")]
-    assert related == ["/cpt/62322/"]
+    assert related == ["/cpt/623/62322/"]
     box = soup.find("aside", class_="assistant")
     assert box.find("h2").get_text() == "Have a question about CPT® Code 62323?"
     assert box.find("a")["href"] == "https://assistant.codepages.example/ask?code=62323&set=cpt"
     range_page = page(fixture_site, "/cpt/62320-62327/")
-    assert [a["href"] for a in range_page.select("section.children a")] == ["/cpt/62322/", "/cpt/62323/"]
+    assert [a["href"] for a in range_page.select("section.children a")] == ["/cpt/623/62322/", "/cpt/623/62323/"]
 
 
 def test_metadata_canonical_open_graph_and_json_ld(fixture_site: Path):
-    soup = page(fixture_site, "/cpt/62323/")
-    assert soup.find("link", rel="canonical")["href"] == "https://fixture.example/cpt/62323/"
-    assert soup.find("meta", property="og:url")["content"] == "https://fixture.example/cpt/62323/"
+    soup = page(fixture_site, "/cpt/623/62323/")
+    assert soup.find("link", rel="canonical")["href"] == "https://fixture.example/cpt/623/62323/"
+    assert soup.find("meta", property="og:url")["content"] == "https://fixture.example/cpt/623/62323/"
     data = json.loads(soup.find("script", type="application/ld+json").string)
     assert data["about"] == {"@type": "MedicalCode", "codeValue": "62323", "codingSystem": "CPT",
                              "name": "Fixture lumbar injection with imaging guidance"}
@@ -83,12 +83,12 @@ def test_metadata_canonical_open_graph_and_json_ld(fixture_site: Path):
 def test_sitemap_robots_404_and_cache_busted_css(fixture_site: Path):
     sitemap = (fixture_site / "sitemap.xml").read_text()
     locations = re.findall(r"<loc>(.*?)</loc>", sitemap)
-    assert "https://fixture.example/icd-10-cm/M54.16/" in locations
+    assert "https://fixture.example/icd-10-cm/M54/M54.16/" in locations
     pages = {"/" + p.parent.relative_to(fixture_site).as_posix() + "/" for p in fixture_site.rglob("index.html")}
     assert {urlparse(u).path.replace("/./", "/") for u in locations} == {p.replace("/./", "/") for p in pages}
     assert "Sitemap: https://fixture.example/sitemap.xml" in (fixture_site / "robots.txt").read_text()
     assert page(fixture_site, "/404.html").find("h1").get_text() == "Page not found"
-    css = page(fixture_site, "/cpt/62323/").find("link", rel="stylesheet")["href"]
+    css = page(fixture_site, "/cpt/623/62323/").find("link", rel="stylesheet")["href"]
     assert re.fullmatch(r"/assets/site\.[0-9a-f]{10}\.css", css)
     assert (fixture_site / css.lstrip("/")).stat().st_size < 12_000
 
@@ -97,8 +97,8 @@ def test_base_url_option_overrides_settings(tmp_path):
     project = make_project(tmp_path)
     result = build_project(project, "--base-url", "https://staging.example/")
     assert result.returncode == 0, result.stderr
-    soup = page(project / "site", "/hcpcs/J1040/")
-    assert soup.find("link", rel="canonical")["href"] == "https://staging.example/hcpcs/J1040/"
+    soup = page(project / "site", "/hcpcs/J/J1040/")
+    assert soup.find("link", rel="canonical")["href"] == "https://staging.example/hcpcs/J/J1040/"
 
 
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
@@ -164,7 +164,7 @@ def test_parallel_rendering_writes_the_same_site(tmp_path):
 
 
 def test_release_entries_get_pages_with_hierarchy_and_notes(fixture_site: Path):
-    soup = page(fixture_site, "/icd-10-cm/S72.001A/")
+    soup = page(fixture_site, "/icd-10-cm/S72/S72.001/S72.001A/")
     assert soup.find("h1").get_text() == "ICD-10-CM Code S72.001A"
     assert soup.select_one("p.descriptor").get_text() == (
         "Fracture of unspecified part of neck of right femur, initial encounter for closed fracture")
@@ -178,9 +178,9 @@ def test_release_entries_get_pages_with_hierarchy_and_notes(fixture_site: Path):
     inherited = [span.find("a")["href"] for span in notes.select("span.inherited")]
     assert "/icd-10-cm/S72/" in inherited, "notes of the category are marked as inherited"
 
-    header = page(fixture_site, "/icd-10-cm/S72.001/")
+    header = page(fixture_site, "/icd-10-cm/S72/S72.001/")
     assert "Header" in header.select_one("ul.facts").get_text()
-    assert "/icd-10-cm/S72.001A/" in [a["href"] for a in header.select("section.children a")]
+    assert "/icd-10-cm/S72/S72.001/S72.001A/" in [a["href"] for a in header.select("section.children a")]
 
 
 def test_codes_named_in_notes_link_to_their_pages(fixture_site: Path):
@@ -197,7 +197,7 @@ def test_single_category_block_and_its_category_both_have_pages(fixture_site: Pa
 
 
 def test_editor_record_is_merged_on_top_of_the_official_entry(fixture_site: Path):
-    soup = page(fixture_site, "/icd-10-cm/M54.16/")
+    soup = page(fixture_site, "/icd-10-cm/M54/M54.16/")
     assert soup.select_one("p.descriptor").get_text() == "Radiculopathy, lumbar region"
     assert soup.select_one("section.protected-section#summary")
     assert soup.select_one("section#notes"), "official notes are kept"

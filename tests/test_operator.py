@@ -36,15 +36,15 @@ def test_production_build_seals_with_the_configured_key_bound_to_page_and_sectio
     value = "k7:" + base64.urlsafe_b64encode(key).decode().rstrip("=")
     result = build_with(project, CONTEXT="production", CODEPAGES_SEAL_KEYS=value)
     assert result.returncode == 0, result.stderr
-    soup = page(project / "site", "/cpt/62323/")
+    soup = page(project / "site", "/cpt/623/62323/")
     sealed = {s["data-section"]: s["data-sealed"] for s in soup.select("section[data-sealed]")}
     assert set(sealed) == {"summary", "coding-tips", "icd-10-cm-crosswalk", "related-hcpcs", "billing-faq"}
     keyring = Keyring((("k7", key),), "test")
     assert all(token.startswith("v1.k7.") for token in sealed.values())
-    assert "SECRET-SUMMARY-62323" in open_sealed(keyring, sealed["summary"], "/cpt/62323/", "summary")
-    crosswalk = open_sealed(keyring, sealed["icd-10-cm-crosswalk"], "/cpt/62323/", "icd-10-cm-crosswalk")
-    assert re.search(r'href="/icd-10-cm/M54.16/".*Radiculopathy, lumbar region', crosswalk, re.S)
-    assert open_sealed(keyring, sealed["summary"], "/cpt/62322/", "summary") is None, "bound to its page"
-    assert open_sealed(keyring, sealed["summary"], "/cpt/62323/", "billing-faq") is None, "bound to its section"
+    assert "SECRET-SUMMARY-62323" in open_sealed(keyring, sealed["summary"], "/cpt/623/62323/", "summary")
+    crosswalk = open_sealed(keyring, sealed["icd-10-cm-crosswalk"], "/cpt/623/62323/", "icd-10-cm-crosswalk")
+    assert re.search(r'href="/icd-10-cm/M54/M54.16/".*Radiculopathy, lumbar region', crosswalk, re.S)
+    assert open_sealed(keyring, sealed["summary"], "/cpt/623/62322/", "summary") is None, "bound to its page"
+    assert open_sealed(keyring, sealed["summary"], "/cpt/623/62323/", "billing-faq") is None, "bound to its section"
     wrong = Keyring((("k7", secrets.token_bytes(32)),), "test")
-    assert open_sealed(wrong, sealed["summary"], "/cpt/62323/", "summary") is None
+    assert open_sealed(wrong, sealed["summary"], "/cpt/623/62323/", "summary") is None

@@ -52,16 +52,16 @@ def test_guest_reads_one_page_in_full_then_is_gated(preview, chromium, javascrip
     context = chromium.new_context(java_script_enabled=javascript)
     try:
         visit(context, base + "/cpt/62320-62327/")  # an index page costs nothing
-        first, banner, _ = visit(context, base + "/cpt/62323/")
+        first, banner, _ = visit(context, base + "/cpt/623/62323/")
         assert "SECRET-SUMMARY-62323" in first and "SECRET-FAQ-62323" in first
         assert banner == "You have 0 code page views remaining."
 
-        second, banner, source = visit(context, base + "/cpt/62322/")
+        second, banner, source = visit(context, base + "/cpt/623/62322/")
         assert "SECRET" not in second and "Register to view content" in second
         assert banner == EXHAUSTED
         assert "SECRET" not in source and "data-sealed" not in source
 
-        again, banner, _ = visit(context, base + "/cpt/62323/")
+        again, banner, _ = visit(context, base + "/cpt/623/62323/")
         assert "SECRET-SUMMARY-62323" in again, "re-opening an unlocked page is free"
 
         cookies = {c["name"]: c for c in context.cookies()}
@@ -74,8 +74,8 @@ def test_a_new_visitor_and_url_variants_do_not_get_more(preview, chromium):
     base, _, _ = preview
     context = chromium.new_context()
     try:
-        visit(context, base + "/hcpcs/J1040/")
-        for variant in ("/cpt/62323/index.html", "/CPT/62323/", "/cpt/62323", "/cpt/62323/?utm=x"):
+        visit(context, base + "/hcpcs/J/J1040/")
+        for variant in ("/cpt/623/62323/index.html", "/CPT/62323/", "/cpt/62323", "/cpt/623/62323/?utm=x"):
             text, banner, source = visit(context, base + variant)
             assert "SECRET" not in text and "SECRET" not in source, variant
             assert banner in (EXHAUSTED, ""), variant  # "" where the static host answers 404
@@ -88,7 +88,7 @@ def test_preview_rebuilds_when_content_changes(preview):
     record = project / "content" / "hcpcs" / "J1040.md"
     record.write_text(record.read_text().replace("PUBLIC-J1040", "REBUILT-J1040"))
     deadline = time.monotonic() + 30
-    while "REBUILT-J1040" not in urllib.request.urlopen(base + "/hcpcs/J1040/").read().decode():
+    while "REBUILT-J1040" not in urllib.request.urlopen(base + "/hcpcs/J/J1040/").read().decode():
         assert time.monotonic() < deadline, "the preview did not rebuild"
         time.sleep(0.3)
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import gzip
 import http.server
 import re
 import threading
@@ -12,7 +13,7 @@ import pytest
 from conftest import ROOT
 from test_search_index import CODE_BUDGET, Shards, page_codes, search_files
 
-WORDS_BUDGET = 150 * 1024  # bytes a first keyword search may download (raw, uncompressed)
+WORDS_BUDGET = 150 * 1024  # bytes a first keyword search may transfer, compressed (issue 6; issue 15 asks 100 KB)
 
 
 class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -79,7 +80,7 @@ def test_a_code_prefix_lists_its_codes_exact_first_then_in_code_order(page):
 def test_enter_on_an_exact_code_opens_its_page(page, base_url):
     page.fill("#search-input", "m5450")
     page.press("#search-input", "Enter")
-    page.wait_for_url(f"{base_url}/icd-10-cm/M54.50/")
+    page.wait_for_url(f"{base_url}/icd-10-cm/M54/M54.50/")
     assert page.inner_text("h1") == "ICD-10-CM Code M54.50"
 
 
@@ -143,7 +144,7 @@ def test_keyboard_moves_through_results_and_enter_opens_one(page, base_url):
     page.keyboard.press("Tab")  # Tab goes through the results too
     assert page.evaluate("document.activeElement.dataset.code") == "M54.50"
     page.keyboard.press("Enter")
-    page.wait_for_url(f"{base_url}/icd-10-cm/M54.50/")
+    page.wait_for_url(f"{base_url}/icd-10-cm/M54/M54.50/")
 
 
 def test_the_result_count_is_announced_in_a_live_region(page):
@@ -158,7 +159,7 @@ def test_the_result_count_is_announced_in_a_live_region(page):
 
 
 def test_the_header_box_of_any_page_leads_to_the_results(page, base_url):
-    page.goto("/icd-10-cm/M54.16/")
+    page.goto("/icd-10-cm/M54/M54.16/")
     page.fill("#site-search-q", "M54.50")
     page.press("#site-search-q", "Enter")
     page.wait_for_url(f"{base_url}/search/?q=M54.50")
@@ -171,19 +172,21 @@ def test_the_header_box_of_any_page_leads_to_the_results(page, base_url):
 
 
 def bytes_fetched(chromium, base_url, text: str, keystrokes: bool) -> int:
-    """Bytes of every response while searching `text` on a freshly opened search page."""
+    """Bytes of every response while searching `text` on a freshly opened search page, gzip-compressed
+    as the host serves them (the preview serves them uncompressed)."""
     context = chromium.new_context(base_url=base_url)
     page = context.new_page()
     page.goto("/search/")
     page.wait_for_load_state("networkidle")
-    sizes = []
-    page.on("response", lambda response: sizes.append(len(response.body())))
+    responses = []
+    page.on("response", lambda response: responses.append(response))
     for typed in [text[:i] for i in range(1, len(text) + 1)] if keystrokes else [text]:
         page.fill("#search-input", typed)
         page.evaluate("() => window.codepagesSearch.settled()")
     page.wait_for_load_state("networkidle")
+    total = sum(len(gzip.compress(response.body(), 6)) for response in responses)
     context.close()
-    return sum(sizes)
+    return total
 
 
 def test_a_first_keyword_search_and_a_code_lookup_stay_light(chromium, base_url):

@@ -308,15 +308,15 @@ export function pagesWithTemplate(pages: Record<string, string> = PAGES): Record
 }
 
 /**
- * `count` more sealed code pages (/cpt/99901/ …), made from the 62326 fixture page re-sealed
+ * `count` more sealed code pages (/cpt/999/99901/ …), made from the 62326 fixture page re-sealed
  * for their own paths: the meter needs many distinct pages.
  */
 export async function morePages(count: number): Promise<Record<string, string>> {
-  const source = "/cpt/62326/";
+  const source = "/cpt/623/62326/";
   const seal = BASE_ENV.CODEPAGES_SEAL_KEYS!;
   const pages: Record<string, string> = {};
   for (let i = 1; i <= count; i++) {
-    const path = `/cpt/${99900 + i}/`;
+    const path = `/cpt/999/${99900 + i}/`;
     let html = PAGES[source];
     for (const [section, plain] of Object.entries(PLAINTEXTS[source].sections)) {
       const token = await sealForTest(seal, path, section, plain);

@@ -13,9 +13,9 @@ export const KEYS: { CODEPAGES_SEAL_KEYS: string; CODEPAGES_METER_KEYS: string }
 export const PLAINTEXTS: Record<string, { file: string; sections: Record<string, string> }> = JSON.parse(
   Deno.readTextFileSync(new URL("plaintexts.json", FIXTURES)),
 );
-export const A = "/cpt/62326/";
-export const B = "/icd-10-cm/M54.50/";
-export const C = "/hcpcs/J0702/";
+export const A = "/cpt/623/62326/";
+export const B = "/icd-10-cm/M54/M54.50/";
+export const C = "/hcpcs/J/J0702/";
 export const RANGE = "/cpt/62320-62327/";
 export const MARKER = "PROTECTED-PLAINTEXT";
 

@@ -117,7 +117,7 @@ function codeResults(data, docRank, text) {
     }
     const inHeading = sub.locations.filter((at) => at < bodyStart).sort((a, b) => a - b);
     out.push({
-      code: anchor.id, codeSet, url: `/${codeSet}/${anchor.id}/`, descriptor, excerpt,
+      code: anchor.id.split("/").filter(Boolean).pop(), codeSet, url: anchor.id, descriptor, excerpt,
       covered: termsMatched(terms, words, sub.locations),
       inHeading: termsMatched(terms, words, inHeading),
       adjacent: inHeading.filter((at, i) => i > 0 && at === inHeading[i - 1] + 1).length,
