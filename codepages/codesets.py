@@ -71,7 +71,8 @@ def folders(code_set: str, code: str) -> tuple[str, ...]:
       7th-character codes one level deeper, under the code they extend
       (`/icd-10-cm/S72/S72.001/S72.001A/`; a placeholder X is not a level:
       `/icd-10-cm/S12/S12.8/S12.8XXA/`, `/icd-10-cm/W08/W08.XXXA/`);
-    - HCPCS codes in their letter section (`/hcpcs/J/J1040/`);
+    - HCPCS codes in their letter section (`/hcpcs/J/J1040/`), HCPCS Level II modifiers
+      (two characters) together (`/hcpcs/modifiers/LT/`);
     - CPT codes in the folder of their first three characters (`/cpt/623/62326/`).
     """
     if "-" in code:
@@ -86,6 +87,8 @@ def folders(code_set: str, code: str) -> tuple[str, ...]:
                 return category, extends
         return (category,)
     if code_set == "hcpcs":
+        if len(code) == 2:
+            return ("modifiers",)
         return (code[0],) if len(code) == 5 else ()
     if code_set == "cpt":
         return (code[:3],) if len(code) == 5 else ()

@@ -36,7 +36,10 @@ export function codeFolders(codeSet: string, code: string): string[] {
     }
     return [category];
   }
-  if (codeSet === "hcpcs") return code.length === 5 ? [code[0]] : [];
+  if (codeSet === "hcpcs") {
+    if (code.length === 2) return ["modifiers"];
+    return code.length === 5 ? [code[0]] : [];
+  }
   if (codeSet === "cpt") return code.length === 5 ? [code.slice(0, 3)] : [];
   return [];
 }
