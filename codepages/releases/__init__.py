@@ -1,0 +1,11 @@
+"""Readers for code-set release files: the CMS HCPCS Level II quarterly file (`hcpcs`) and
+an operator's licensed CPT data files (`cpt`).
+
+Both modules are pure: they read files and return frozen, picklable data; they never import
+the rest of the pipeline. Every mistake of a file is collected and raised at once as one
+`ReleaseFileError` (see `problems`).
+"""
+
+from .problems import Problem, ReleaseFileError
+
+__all__ = ["Problem", "ReleaseFileError"]
