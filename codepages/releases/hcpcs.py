@@ -56,6 +56,7 @@ CPT. `LICENSED_FIELDS` is therefore empty: every field of an entry may be indexe
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -403,8 +404,9 @@ class _Group:
 class _Builder:
     """Turns raw records of one file into entries, collecting every problem."""
 
-    def __init__(self, name: str, columns: Sequence[int], spreadsheet: bool) -> None:
+    def __init__(self, name: str, columns: Sequence[int], spreadsheet: bool, file_name: str | None = None) -> None:
         self.name = name
+        self.file_name = file_name or name
         self.columns = columns
         self.spreadsheet = spreadsheet
         self.problems: list[Problem] = []
@@ -691,7 +693,7 @@ class _Builder:
             )
         return HcpcsRelease(
             file=self.name,
-            version=_version(self.name),
+            version=_version(self.file_name),
             codes=self.codes,
             modifiers=self.modifiers,
             refused_dental=self.refused_dental,
@@ -717,10 +719,11 @@ def _decode(data: bytes) -> str:
         return data.decode("latin-1")
 
 
-def parse_text(data: bytes | str, *, name: str) -> HcpcsRelease:
-    """Parse the fixed-width text form of a release. `name` is used in problems."""
+def parse_text(data: bytes | str, *, name: str, file_name: str | None = None) -> HcpcsRelease:
+    """Parse the fixed-width text form of a release. `name` is used in problems; the
+    version ("2026 JAN") is read from `file_name` (default: `name`)."""
     text = _decode(data) if isinstance(data, bytes) else data
-    builder = _Builder(name, _TEXT_COLUMNS, spreadsheet=False)
+    builder = _Builder(name, _TEXT_COLUMNS, spreadsheet=False, file_name=file_name)
     lines = text.split("\n")
     ends_with_newline = lines[-1] == ""
     if ends_with_newline:
@@ -801,7 +804,7 @@ def _short_line(n: int, needed: int, truncated: bool) -> str:
 def read_text(path: str | Path, *, name: str | None = None) -> HcpcsRelease:
     """Read the fixed-width text file of a release (HCPC<year>_<month>_ANWEB*.txt)."""
     p = Path(path)
-    return parse_text(p.read_bytes(), name=name or str(path))
+    return parse_text(p.read_bytes(), name=name or str(path), file_name=p.name)
 
 
 # --------------------------------------------------------------------------- spreadsheet
@@ -816,11 +819,14 @@ def read_spreadsheet(path: str | Path, *, name: str | None = None) -> HcpcsRelea
     faster to read; use this when only the spreadsheet is at hand.
     """
     import openpyxl  # type: ignore[import-untyped]  # optional dependency, only for this form
+    from openpyxl.utils.exceptions import InvalidFileException  # type: ignore[import-untyped]
+
+    _WORKBOOK_ERRORS = (OSError, zipfile.BadZipFile, KeyError, ValueError, InvalidFileException)
 
     label = name or str(path)
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # any unreadable workbook is one problem
+    except _WORKBOOK_ERRORS as exc:  # any unreadable workbook is one problem
         raise ReleaseFileError([Problem(label, 0, None, f"not a readable .xlsx workbook: {exc}")]) from exc
     try:
         sheet = workbook.worksheets[0]
@@ -848,7 +854,7 @@ def read_spreadsheet(path: str | Path, *, name: str | None = None) -> HcpcsRelea
             index.append(-1)
         if problems:
             raise ReleaseFileError(problems)
-        builder = _Builder(label, [i + 1 for i in index], spreadsheet=True)
+        builder = _Builder(label, [i + 1 for i in index], spreadsheet=True, file_name=Path(path).name)
         for number, row in enumerate(rows, header_row + 1):
             if not row or all(v is None or (isinstance(v, str) and not v.strip()) for v in row):
                 continue
