@@ -8,6 +8,9 @@ shapes, the operator maps each file's columns in `content/site.yaml` (see `Sourc
 `config_from_mapping` and cpt_release.schema.json beside this module); the files are joined
 on the code.
 
+Problems name the file, the line and the column, which for delimited files and
+spreadsheets is the field number (1 = first field).
+
 Formats: ``tsv`` (tab-delimited), ``csv`` (comma-separated, RFC 4180 quoting), ``space``
 (the code, blanks, then the rest of the line as one field: columns 1 and 2), ``xlsx``
 (first sheet, or ``sheet``; needs openpyxl). Columns are 1-based numbers, or header names
@@ -30,7 +33,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from .problems import Problem, ReleaseFileError
 
@@ -224,8 +227,7 @@ def _guess_format(path: str) -> str:
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True, slots=True)
-class CptEntry:
+class CptEntry(NamedTuple):
     """One CPT code joined from the data files. Descriptor fields are licensed text."""
 
     code: str
@@ -302,10 +304,10 @@ def _read_lines(src: SourceConfig, label: str, encoding: str, problems: list[Pro
 def _table(src: SourceConfig, label: str, encoding: str, problems: list[Problem]) -> _Table | None:
     if src.format == "xlsx":
         return _xlsx_table(src, label, problems)
-    got = _read_lines(src, label, encoding, problems)
-    if got is None:
+    read = _read_lines(src, label, encoding, problems)
+    if read is None:
         return None
-    lines, ends = got
+    lines, ends = read
     n_lines = len(lines)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
@@ -330,15 +332,12 @@ def _table(src: SourceConfig, label: str, encoding: str, problems: list[Problem]
     else:
         items = []
         sep = src.delimiter or "\t"
-        for number in range(start + 1, n_lines + 1):
-            text = lines[number - 1]
-            if not text.strip():
+        space = src.format == "space"
+        append = items.append
+        for number, text in enumerate(lines[start:], start + 1):
+            if not text or text.isspace():
                 continue
-            if src.format == "space":
-                parts = text.strip().split(None, 1)
-                items.append((number, parts))
-            else:
-                items.append((number, text.split(sep)))
+            append((number, text.strip().split(None, 1) if space else text.split(sep)))
     if src.header:
         if not items:
             problems.append(Problem(label, 0, None, "the file has no header row"))
@@ -350,18 +349,23 @@ def _table(src: SourceConfig, label: str, encoding: str, problems: list[Problem]
         width = len(header) if header is not None else (len(items[0][1]) if items else None)
     for number, fields in items:
         if width is not None and len(fields) != width:
-            truncated = number == n_lines and not ends and len(fields) < width
+            got = len(fields)
+            truncated = number == n_lines and not ends and got < width
             if truncated:
                 msg = (
-                    f"the file ends in the middle of a record: its last line has {len(fields)} of"
+                    f"the file ends in the middle of a record: its last line has {got} of"
                     f" {width} fields and no line end; the file looks truncated (copy it again)"
                 )
             else:
                 basis = "the header row" if header is not None else f"line {items[0][0]}"
-                msg = f"line has {len(fields)} field(s); {basis} has {width}"
-            problems.append(Problem(label, number, None, msg))
+                if got > width:
+                    detail = f"field {width + 1} is one too many (a stray delimiter in the text?)"
+                else:
+                    detail = f"field {got + 1} is missing (a delimiter lost or replaced by blanks?)"
+                msg = f"line has {got} field(s); {basis} has {width}: {detail}"
+            problems.append(Problem(label, number, min(got, width) + 1, msg))
             continue
-        rows.append((number, [f.strip() for f in fields]))
+        rows.append((number, list(map(str.strip, fields))))
     if not rows and not items:
         problems.append(Problem(label, 0, None, "the file holds no records"))
     return _Table(label, rows, header, header_line, width)
@@ -466,12 +470,14 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
         if gives_long:
             long_file = label
         seen: dict[str, int] = {}
+        others = [(fld, i) for fld, i in index.items() if fld != "code"]
+        fullmatch = _CODE_RE.fullmatch
         for number, fields in table.rows:
             if code_i >= len(fields):
                 problems.append(Problem(label, number, None, "line has no code column"))
                 continue
             code = fields[code_i]
-            if not is_cpt_code(code):
+            if fullmatch(code) is None:
                 problems.append(
                     Problem(label, number, _column_of(table, src, fields, code_i),
                             f"{code!r} is not a CPT code (four digits and a digit, F, T, U or M)")
@@ -483,17 +489,16 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
                 )
                 continue
             seen[code] = number
-            record = values.setdefault(code, {})
-            where.setdefault(code, (label, number))
-            for fld, i in index.items():
-                if fld == "code":
-                    continue
+            record = values.get(code)
+            if record is None:
+                record = values[code] = {}
+                where[code] = (label, number)
+            for fld, i in others:
                 text = fields[i] if i < len(fields) else ""
-                if not text:
-                    if fld == "long":
-                        problems.append(Problem(label, number, _column_of(table, src, fields, i), f"{code} has an empty long descriptor"))
-                    continue
-                record[fld] = text
+                if text:
+                    record[fld] = text
+                elif fld == "long":
+                    problems.append(Problem(label, number, _column_of(table, src, fields, i), f"{code} has an empty long descriptor"))
             if gives_long:
                 long_line[code] = number
     if not problems:

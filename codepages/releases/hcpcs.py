@@ -62,7 +62,7 @@ from dataclasses import dataclass
 from datetime import date
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from .hcpcs_tables import (
     ACTION_CODES,
@@ -112,8 +112,7 @@ EntryKind = Literal["code", "modifier"]
 # --------------------------------------------------------------------------- data
 
 
-@dataclass(frozen=True, slots=True)
-class Coded:
+class Coded(NamedTuple):
     """A coded value and CMS's meaning of it (None: not in the layout's published table)."""
 
     code: str
@@ -123,8 +122,7 @@ class Coded:
         return f"{self.code} ({self.meaning})" if self.meaning else self.code
 
 
-@dataclass(frozen=True, slots=True)
-class HcpcsStatus:
+class HcpcsStatus(NamedTuple):
     """Where a code stands, decoded from the action code and the three dates.
 
     kind: "added" (action A), "changed" (B, C, F, P, S, T; `changed` says what),
@@ -147,8 +145,7 @@ class HcpcsStatus:
         return self.terminated is None or day <= self.terminated
 
 
-@dataclass(frozen=True, slots=True)
-class HcpcsEntry:
+class HcpcsEntry(NamedTuple):
     """One HCPCS Level II code or modifier of a release, all fields of its record."""
 
     code: str  # "J1040", or the modifier: "LT"
@@ -355,7 +352,17 @@ _LAYOUT: Final[tuple[tuple[str, int, int], ...]] = (
 )
 SPREADSHEET_COLUMNS: Final[tuple[str, ...]] = tuple(name for name, _, _ in _LAYOUT)
 _TEXT_COLUMNS: Final[tuple[int, ...]] = tuple(first for _, first, _ in _LAYOUT)
-_SLICES: Final[tuple[slice, ...]] = tuple(slice(a - 1, b) for _, a, b in _LAYOUT)
+def _record_pattern() -> re.Pattern[str]:
+    pattern, position = "", 1
+    for _, first, last in _LAYOUT:
+        if first > position:
+            pattern += f".{{{first - position}}}"
+        pattern += f"(.{{{last - first + 1}}})"
+        position = last + 1
+    return re.compile(pattern, re.DOTALL)
+
+
+_RECORD_RE: Final = _record_pattern()
 _F: Final = {name: i for i, name in enumerate(SPREADSHEET_COLUMNS)}
 _ACTION_COLUMN: Final = 293
 _I_SEQ, _I_SHORT, _I_PRICE, _I_MULT = _F["SEQNUM"], _F["SHORT DESCRIPTION"], _F["PRICE1"], _F["MULT_PI"]
@@ -417,6 +424,7 @@ class _Builder:
         self.refused_cpt = 0
         self.unknown: dict[str, set[str]] = {}
         self._coded: dict[tuple[str, str], Coded] = {}
+        self._dates: dict[str, date] = {}
         # the record group being read (a refused or duplicate code's too, without a first
         # record, so that its continuation lines are accepted and skipped)
         self._group: _Group | None = None
@@ -445,10 +453,14 @@ class _Builder:
 
     def date(self, line: int, values: Sequence[str], index: int) -> date | None:
         s = values[index]
+        day = self._dates.get(s)
+        if day is not None:
+            return day
         field = SPREADSHEET_COLUMNS[index]
         if len(s) == 8 and s.isdigit():
             try:
-                return date(int(s[:4]), int(s[4:6]), int(s[6:]))
+                day = self._dates[s] = date(int(s[:4]), int(s[4:6]), int(s[6:]))
+                return day
             except ValueError:
                 pass
         self.problem(
@@ -543,17 +555,23 @@ class _Builder:
 
     def continuation(self, line: int, values: Sequence[str], ric: str, seq: int | None) -> None:
         raw = values[0]
+        shown = raw.strip() or "(blank)"
         code = (raw[3:] if ric == "8" and not self.spreadsheet else raw).strip()
         group = self._group
         first_ric = "3" if ric == "4" else "7"
         if group is None or group.code != code or group.ric != first_ric:
             what = "procedure" if ric == "4" else "modifier"
+            hint = ""
+            if not self.spreadsheet and ric == "8" and raw[:3].strip():
+                hint = " (8 continues a modifier; further lines of a procedure code have 4)"
+            elif not self.spreadsheet and ric == "4" and not raw[:3].strip():
+                hint = " (4 continues a procedure; further lines of a modifier have 8)"
             self.problem(
                 line,
                 "RECID",
-                f"continuation record (identification code {ric}) of {code or '(blank)'} does not"
-                f" follow a first line of that {what} (identification code {first_ric}); the"
-                " file is out of order or a line is missing",
+                f"continuation record (identification code {ric}) of {shown} does not follow a"
+                f" first line of that {what} (identification code {first_ric}){hint}; the file is"
+                " out of order or a line is missing",
             )
             return
         last = group.seq
@@ -631,7 +649,11 @@ class _Builder:
             effective,
             terminated,
         )
-        coded = self.coded
+        cache = self._coded
+
+        def coded(table_name: str, table: dict[str, str], v: str) -> Coded:
+            return cache.get((table_name, v)) or self.coded(table_name, table, v)
+
         pricing = tuple(filter(None, values[_I_PRICE : _I_PRICE + 4]))
         tos = tuple(filter(None, values[_I_TOS : _I_TOS + 5]))
         labs = tuple(filter(None, values[_I_LAB : _I_LAB + 8]))
@@ -729,7 +751,8 @@ def parse_text(data: bytes | str, *, name: str, file_name: str | None = None) ->
     if ends_with_newline:
         lines.pop()
     last = len(lines)
-    slices = _SLICES
+    match = _RECORD_RE.match
+    strip = str.strip
     problem = builder.problem
     for number, line in enumerate(lines, 1):
         line = line.removesuffix("\r")
@@ -765,7 +788,9 @@ def parse_text(data: bytes | str, *, name: str, file_name: str | None = None) ->
                 continue
             if n < RECORD_LENGTH:
                 line = line.ljust(RECORD_LENGTH)
-            values = [line[s].strip() for s in slices]
+            m = match(line)
+            assert m is not None  # 320 characters always match
+            values = list(map(strip, m.groups()))
             values[0] = line[0:5]
             builder.record(number, values)
         elif ric in ("4", "8"):
