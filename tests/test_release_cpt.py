@@ -203,3 +203,31 @@ def test_generated_full_size_files_parse_with_the_right_counts(tmp_path: Path) -
     assert all(e.medium and e.short and e.consumer for e in release.codes.values())
     categories = {e.category for e in release.codes.values()}
     assert categories == {"I", "II", "III"}
+
+
+def _cpt_settings_validator() -> object:
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    defs = json.loads((ROOT / "codepages" / "releases" / "release.schema.json").read_text())["$defs"]
+    schema = {
+        "$defs": defs,
+        "type": "object",
+        "properties": {"release": {"$ref": "#/$defs/cpt_release"}},
+        "allOf": [{"$ref": "#/$defs/cpt_licensed_needs_release"}],
+    }
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_schema_fragment_accepts_the_proposal_and_rejects_mistakes() -> None:
+    validator = _cpt_settings_validator()
+    good = {"descriptor_source": "licensed", "release": readme_config()}
+    assert list(validator.iter_errors(good)) == []  # type: ignore[attr-defined]
+    assert list(validator.iter_errors({"descriptor_source": "paraphrase"})) == []  # type: ignore[attr-defined]
+    assert list(validator.iter_errors({"descriptor_source": "licensed"}))  # type: ignore[attr-defined]  # no release
+    bad = {"descriptor_source": "licensed", "release": {"files": [{"path": "a.txt", "columns": {"code": 1, "lnog": 2}}]}}
+    assert list(validator.iter_errors(bad))  # type: ignore[attr-defined]
+    generated = yaml.safe_load((ROOT / "bench" / "make_releases.py").read_text().split('CPT_CONFIG = """\\\n')[1].split('"""')[0])
+    assert list(validator.iter_errors({"descriptor_source": "licensed", "release": generated})) == []  # type: ignore[attr-defined]

@@ -5,7 +5,7 @@ descriptor file such as LONGULT.txt, medium and short descriptor files such as M
 SHORTU.txt, a consumer-friendly descriptor file, ...), tab-delimited or "code, blank, text",
 with or without a header row, or as one spreadsheet. Rather than hard-code one edition's
 shapes, the operator maps each file's columns in `content/site.yaml` (see `SourceConfig`,
-`config_from_mapping` and cpt_release.schema.json beside this module); the files are joined
+`config_from_mapping`, and release.schema.json beside this module); the files are joined
 on the code.
 
 Problems name the file, the line and the column, which for delimited files and
@@ -269,7 +269,7 @@ def searchable_fields(release: CptRelease | ReleaseConfig) -> tuple[str, ...]:
 
 @dataclass(slots=True)
 class _Table:
-    """The rows of one file: (line, fields) plus the header's names, if any."""
+    """The rows of one file: (line, fields, not yet stripped) plus the header's names."""
 
     name: str
     rows: list[tuple[int, list[str]]]
@@ -293,12 +293,12 @@ def _read_lines(src: SourceConfig, label: str, encoding: str, problems: list[Pro
             Problem(label, line, col, f"not valid {encoding} text (byte 0x{data[exc.start]:02x}); set the release's encoding (for example cp1252)")
         )
         return None
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     ends = text.endswith("\n")
     lines = text.split("\n")
     if ends:
         lines.pop()
-    return [ln.removesuffix("\r") for ln in lines], ends
+    return lines, ends
 
 
 def _table(src: SourceConfig, label: str, encoding: str, problems: list[Problem]) -> _Table | None:
@@ -347,25 +347,29 @@ def _table(src: SourceConfig, label: str, encoding: str, problems: list[Problem]
         items = items[1:]
     if src.format != "space":
         width = len(header) if header is not None else (len(items[0][1]) if items else None)
-    for number, fields in items:
-        if width is not None and len(fields) != width:
-            got = len(fields)
-            truncated = number == n_lines and not ends and got < width
-            if truncated:
-                msg = (
-                    f"the file ends in the middle of a record: its last line has {got} of"
-                    f" {width} fields and no line end; the file looks truncated (copy it again)"
-                )
-            else:
-                basis = "the header row" if header is not None else f"line {items[0][0]}"
-                if got > width:
-                    detail = f"field {width + 1} is one too many (a stray delimiter in the text?)"
+    if width is None:
+        rows = items
+    else:
+        rows = [item for item in items if len(item[1]) == width]
+        if len(rows) != len(items):
+            for number, fields in items:
+                got = len(fields)
+                if got == width:
+                    continue
+                truncated = number == n_lines and not ends and got < width
+                if truncated:
+                    msg = (
+                        f"the file ends in the middle of a record: its last line has {got} of"
+                        f" {width} fields and no line end; the file looks truncated (copy it again)"
+                    )
                 else:
-                    detail = f"field {got + 1} is missing (a delimiter lost or replaced by blanks?)"
-                msg = f"line has {got} field(s); {basis} has {width}: {detail}"
-            problems.append(Problem(label, number, min(got, width) + 1, msg))
-            continue
-        rows.append((number, list(map(str.strip, fields))))
+                    basis = "the header row" if header is not None else f"line {items[0][0]}"
+                    if got > width:
+                        detail = f"field {width + 1} is one too many (a stray delimiter in the text?)"
+                    else:
+                        detail = f"field {got + 1} is missing (a delimiter lost or replaced by blanks?)"
+                    msg = f"line has {got} field(s); {basis} has {width}: {detail}"
+                problems.append(Problem(label, number, min(got, width) + 1, msg))
     if not rows and not items:
         problems.append(Problem(label, 0, None, "the file holds no records"))
     return _Table(label, rows, header, header_line, width)
@@ -453,10 +457,11 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
     `names` maps a file's path to the name used in problems (default: the path as given).
     """
     problems: list[Problem] = []
-    values: dict[str, dict[str, str]] = {}
-    where: dict[str, tuple[str, int]] = {}  # code -> (file, line) where first seen
-    long_line: dict[str, int] = {}
+    columns: dict[str, dict[str, str]] = {}  # field -> code -> text
+    first_seen: dict[str, tuple[str, int]] = {}  # code -> (file, line), for codes without long
+    long_lines: dict[str, int] = {}
     long_file: str | None = None
+    fullmatch = _CODE_RE.fullmatch
     for src in config.files:
         label = (names or {}).get(src.path, str(src.path))
         table = _table(src, label, config.encoding, problems)
@@ -465,63 +470,76 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
         index = _resolve(src, table, problems)
         if index is None:
             continue
-        code_i = index["code"]
-        gives_long = "long" in index
-        if gives_long:
-            long_file = label
-        seen: dict[str, int] = {}
-        others = [(fld, i) for fld, i in index.items() if fld != "code"]
-        fullmatch = _CODE_RE.fullmatch
-        for number, fields in table.rows:
-            if code_i >= len(fields):
-                problems.append(Problem(label, number, None, "line has no code column"))
+        ci = index["code"]
+        rows = [(n, f) for n, f in table.rows if ci < len(f)]
+        for number, _ in (r for r in table.rows if ci >= len(r[1])):
+            problems.append(Problem(label, number, None, "line has no code column"))
+        codes = [f[ci].strip() for _, f in rows]
+        lines = {c: n for c, (n, _) in zip(codes, rows)}
+        good = [fullmatch(c) is not None for c in codes]
+        if not all(good) or len(lines) != len(codes):  # the slow path: say which and where
+            seen: dict[str, int] = {}
+            keep = []
+            for code, ok, (number, fields) in zip(codes, good, rows):
+                if not ok:
+                    problems.append(
+                        Problem(label, number, _column_of(table, src, fields, ci),
+                                f"{code!r} is not a CPT code (four digits and a digit, F, T, U or M)")
+                    )
+                elif code in seen:
+                    problems.append(
+                        Problem(label, number, _column_of(table, src, fields, ci),
+                                f"duplicate code {code}: already on line {seen[code]}")
+                    )
+                else:
+                    seen[code] = number
+                    keep.append(True)
+                    continue
+                keep.append(False)
+            rows = [r for r, k in zip(rows, keep) if k]
+            codes = [c for c, k in zip(codes, keep) if k]
+            lines = seen
+        for code, number in lines.items():
+            first_seen.setdefault(code, (label, number))
+        for fld, i in index.items():
+            if fld == "code":
                 continue
-            code = fields[code_i]
-            if fullmatch(code) is None:
-                problems.append(
-                    Problem(label, number, _column_of(table, src, fields, code_i),
-                            f"{code!r} is not a CPT code (four digits and a digit, F, T, U or M)")
-                )
-                continue
-            if code in seen:
-                problems.append(
-                    Problem(label, number, _column_of(table, src, fields, code_i), f"duplicate code {code}: already on line {seen[code]}")
-                )
-                continue
-            seen[code] = number
-            record = values.get(code)
-            if record is None:
-                record = values[code] = {}
-                where[code] = (label, number)
-            for fld, i in others:
-                text = fields[i] if i < len(fields) else ""
-                if text:
-                    record[fld] = text
-                elif fld == "long":
-                    problems.append(Problem(label, number, _column_of(table, src, fields, i), f"{code} has an empty long descriptor"))
-            if gives_long:
-                long_line[code] = number
+            texts = [f[i].strip() if i < len(f) else "" for _, f in rows]
+            column = columns.setdefault(fld, {})
+            column.update((c, t) for c, t in zip(codes, texts) if t)
+            if fld == "long":
+                long_file = label
+                long_lines = lines
+                for code, text, (number, fields) in zip(codes, texts, rows):
+                    if not text:
+                        problems.append(
+                            Problem(label, number, _column_of(table, src, fields, i), f"{code} has an empty long descriptor")
+                        )
+    longs = columns.get("long", {})
     if not problems:
-        for code, record in values.items():
-            if "long" not in record:
-                label, number = where[code]
+        for code, (label, number) in first_seen.items():
+            if code not in longs:
                 problems.append(
                     Problem(label, number, None, f"{code} is not in {long_file or 'the long descriptor file'} (every code needs its long descriptor)")
                 )
     if problems:
         raise ReleaseFileError(problems)
-    codes = {
+    empty: dict[str, str] = {}
+    medium, short = columns.get("medium", empty), columns.get("short", empty)
+    consumer, clinician = columns.get("consumer", empty), columns.get("clinician", empty)
+    section = columns.get("section", empty)
+    codes_out = {
         code: CptEntry(
             code,
-            r["long"],
-            r.get("medium"),
-            r.get("short"),
-            r.get("consumer"),
-            r.get("clinician"),
-            r.get("section"),
-            long_line.get(code, 0),
+            longs[code],
+            medium.get(code),
+            short.get(code),
+            consumer.get(code),
+            clinician.get(code),
+            section.get(code),
+            long_lines.get(code, 0),
         )
-        for code, r in sorted(values.items())
+        for code in sorted(longs)
     }
     files = tuple((names or {}).get(s.path, str(s.path)) for s in config.files)
-    return CptRelease(config.name, config.version, files, codes, config.search_index_licensed_text)
+    return CptRelease(config.name, config.version, files, codes_out, config.search_index_licensed_text)

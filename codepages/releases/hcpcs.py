@@ -649,11 +649,8 @@ class _Builder:
             effective,
             terminated,
         )
-        cache = self._coded
-
-        def coded(table_name: str, table: dict[str, str], v: str) -> Coded:
-            return cache.get((table_name, v)) or self.coded(table_name, table, v)
-
+        get = self._coded.get
+        slow = self.coded
         pricing = tuple(filter(None, values[_I_PRICE : _I_PRICE + 4]))
         tos = tuple(filter(None, values[_I_TOS : _I_TOS + 5]))
         labs = tuple(filter(None, values[_I_LAB : _I_LAB + 8]))
@@ -665,12 +662,18 @@ class _Builder:
             long_description,
             values[_I_SHORT],
             status,
-            tuple(coded("pricing indicator", PRICING_INDICATORS, v) for v in pricing) if pricing else (),
-            coded("multiple pricing indicator", MULTIPLE_PRICING, v_mult) if v_mult else None,
-            coded("coverage code", COVERAGE_CODES, v_cov) if v_cov else None,
-            coded("BETOS", BETOS, v_betos) if v_betos else None,
-            tuple(coded("type of service", TYPE_OF_SERVICE, v) for v in tos) if tos else (),
-            tuple(coded("lab certification", LAB_CERTIFICATION, v) for v in labs) if labs else (),
+            tuple(get(("pricing indicator", v)) or slow("pricing indicator", PRICING_INDICATORS, v) for v in pricing)
+            if pricing
+            else (),
+            (get(("multiple pricing indicator", v_mult)) or slow("multiple pricing indicator", MULTIPLE_PRICING, v_mult))
+            if v_mult
+            else None,
+            (get(("coverage code", v_cov)) or slow("coverage code", COVERAGE_CODES, v_cov)) if v_cov else None,
+            (get(("BETOS", v_betos)) or slow("BETOS", BETOS, v_betos)) if v_betos else None,
+            tuple(get(("type of service", v)) or slow("type of service", TYPE_OF_SERVICE, v) for v in tos) if tos else (),
+            tuple(get(("lab certification", v)) or slow("lab certification", LAB_CERTIFICATION, v) for v in labs)
+            if labs
+            else (),
             tuple(filter(None, values[_I_XREF : _I_XREF + 5])),
             tuple(filter(None, values[_I_CIM : _I_CIM + 3])),
             tuple(filter(None, values[_I_MCM : _I_MCM + 3])),
@@ -678,7 +681,9 @@ class _Builder:
             values[_I_ASC_GRP] or None,
             asc_dt,
             values[_I_OPPS] or None,
-            coded("payment policy indicator", PAYMENT_POLICY, v_pi) if v_pi else None,
+            (get(("payment policy indicator", v_pi)) or slow("payment policy indicator", PAYMENT_POLICY, v_pi))
+            if v_pi
+            else None,
             opps_dt,
             values[_I_PROCNOTE] or None,
             base_units,
