@@ -793,6 +793,8 @@ def parse_text(data: bytes | str, *, name: str, file_name: str | None = None) ->
                 continue
             if n < RECORD_LENGTH:
                 line = line.ljust(RECORD_LENGTH)
+            if _refused(line, ric):
+                line = line[:11] + " " * 108 + line[119:]  # CDT / CPT text: never copied
             m = match(line)
             assert m is not None  # 320 characters always match
             values = list(map(strip, m.groups()))
@@ -810,10 +812,17 @@ def parse_text(data: bytes | str, *, name: str, file_name: str | None = None) ->
                     column=col,
                 )
                 continue
-            builder.record(number, (line[0:5], line[5:10], ric, line[11:91]))
+            builder.record(number, (line[0:5], line[5:10], ric, "" if _refused(line, ric) else line[11:91]))
         else:
             builder.record(number, (line[0:5], line[5:10], ric))
     return builder.release()
+
+
+def _refused(line: str, ric: str) -> bool:
+    """A D code (CDT), a numeric code or a numeric modifier (CPT): text not to be copied."""
+    if ric in ("3", "4"):
+        return line[1:4].isdigit() and (line[0] == "D" or line[0].isdigit())
+    return line[3:5].isdigit() and not line[:3].strip()
 
 
 def _short_line(n: int, needed: int, truncated: bool) -> str:
