@@ -56,6 +56,7 @@ CPT. `LICENSED_FIELDS` is therefore empty: every field of an entry may be indexe
 from __future__ import annotations
 
 import re
+import warnings
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -850,6 +851,13 @@ def read_text(path: str | Path, *, name: str | None = None) -> HcpcsRelease:
 
 
 def read_spreadsheet(path: str | Path, *, name: str | None = None) -> HcpcsRelease:
+    """Read the spreadsheet form of a release (see `_read_spreadsheet`)."""
+    with warnings.catch_warnings():  # CMS's sheets have print headers openpyxl warns about
+        warnings.simplefilter("ignore", UserWarning)
+        return _read_spreadsheet(path, name=name)
+
+
+def _read_spreadsheet(path: str | Path, *, name: str | None = None) -> HcpcsRelease:
     """Read the spreadsheet form of a release (HCPC<year>_<month>_ANWEB*.xlsx; openpyxl).
 
     The header row is found by its first cell "HCPC"; columns are matched by CMS's header
