@@ -78,6 +78,7 @@ from .hcpcs_tables import (
 from .problems import Problem, ReleaseFileError
 
 __all__ = [
+    "ACTION_MEANINGS",
     "LICENSED_FIELDS",
     "RECORD_LENGTH",
     "SECTIONS",
@@ -91,6 +92,7 @@ __all__ = [
     "HcpcsStatus",
     "ReleaseDiff",
     "diff",
+    "format_entry",
     "format_text",
     "parse_text",
     "range_of",
