@@ -29,6 +29,13 @@ itself is not imported (it has no dependencies, but its engine is not needed). W
 * anything else is a secondary-diagnosis or other condition ("OR SDX", "AND SDX", "ACUTE COR
   PULMONALE", "AND NO SDX OR ONLY SDX"): ignored.
 
+Two DRG families have no code list in the data and are added from the MDC logic: every principal
+diagnosis of MDC 20 groups to 894-897, and a principal diagnosis of HIV infection (B20) also to 977
+(HIV without a major related condition). DRGs that any principal diagnosis of an MDC can reach only
+through a procedure or the discharge status (207-208 ventilator support, 286-287 cardiac
+catheterization, 789 neonates died or transferred, 963-965 other multiple significant trauma, the
+pre-MDC transplants and 981-989 unrelated O.R. procedures) are not listed per code.
+
 So A41.9 lists 870-872 (septicemia, principal) and 974-976 (HIV with major related condition,
 principal or secondary), but not 793 (newborn with major problems, where it is a secondary
 diagnosis) — drgpy's own ``get_code_drg_candidates`` would list 793 too. Surgical DRGs appear
@@ -225,8 +232,22 @@ class MsDrgData:
         }
 
 
+# Phrases naming a condition with neither PDX nor SDX: "175&176|ACUTE COR PULMONALE" (DRG 175,
+# "Pulmonary embolism with MCC or acute cor pulmonale": the grouper takes it as principal or
+# secondary diagnosis).
+_CONDITIONS = {"ACUTE COR PULMONALE": "principal_or_secondary"}
+# DRG families the MDC logic assigns without a list of codes (drgpy's mdc20/mdc25 functions):
+# every principal diagnosis of MDC 20 groups to 894-897; a principal diagnosis of HIV infection
+# without a major related condition groups to 977.
+_MDC_WIDE = {"20": DrgGroup(("894", "895", "896", "897"), "principal", "ANY PDX OF MDC 20")}
+_HIV = "PSDX OF HIV INFECTION"
+_HIV_ALONE = DrgGroup(("977",), "principal", "PDX OF HIV INFECTION WITHOUT MAJOR RELATED CONDITION")
+
+
 def _role(phrase: str) -> str | None:
     words = phrase.rstrip("*")
+    if words in _CONDITIONS:
+        return _CONDITIONS[words]
     if "EXCEPT" in words:
         return None
     if "PSDX" in words or ("PDX" in words and "SDX" in words.replace("PSDX", "")):
@@ -350,6 +371,11 @@ def _build(payload: Mapping[str, Any], source: ResolvedFile, grouper: str, effec
             group = group_pool.setdefault(group, group)
             if group not in groups:
                 groups.append(group)
+        for mdc in mdcs:
+            if mdc in _MDC_WIDE:
+                groups.append(_MDC_WIDE[mdc])
+        if any(g.logic == _HIV for g in groups):
+            groups.append(_HIV_ALONE)
         if not mdcs and not groups:
             continue
         groups_key = tuple(groups)
