@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drgpy._runtime_data import load_runtime_data
-from drgpy.msdrg import DRGEngine
+from drgpy._runtime_data import load_runtime_data  # type: ignore[import-untyped]
+from drgpy.msdrg import DRGEngine  # type: ignore[import-untyped]
 
 from codepages.reference import SourceError, default_config
 from codepages.reference.msdrg import HAC_NAMES, MsDrgData, read_msdrg

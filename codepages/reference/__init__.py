@@ -7,7 +7,7 @@ the file, what was expected and how to fix it, and nothing is returned half-buil
 
 Sources and their defaults (`default_config`):
 
-* ICD-10-CM releases for code history, oldest first: FY2021 (January 1, 2021 update) from the wheel
+* ICD-10-CM releases for code history, oldest first: FY2021 (as updated January 1, 2021) from the wheel
   of simple-icd-10-cm 1.2.0, FY2025 (April 1, 2025 update) from simple-icd-10-cm 1.4.0 — both
   fetched from PyPI as data into ``<project>/.codepages/sources/`` by `fetch_sources` (``python -m
   codepages.reference fetch``), pinned by version and SHA-256 in ``locks/*.lock`` — and the site's

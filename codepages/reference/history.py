@@ -16,7 +16,7 @@ its content; the XML files state no effective date):
 =================  ===========================================  ==================================
 file               label                                        why
 =================  ===========================================  ==================================
-icd10cm_tabular    FY2021 (January 1, 2021 update)              ``<version>2021``; the FY2021 code
+icd10cm_tabular    FY2021 (as updated January 1, 2021)          ``<version>2021``; the FY2021 code
 _2021.xml                                                       set (effective October 1, 2020)
 (simple-icd-10-cm                                               *plus* the six codes effective
 1.2.0)                                                          January 1, 2021 (J12.82, M35.81,
@@ -63,9 +63,11 @@ Rules (all documented on the data classes too):
 
   Keys deleted with no successor by these rules get none: the release shows none.
 * **Added**: a key's first release, if it is not the oldest one read. We only know that it appeared
-  *between* two releases read: `History.added_wording()` says "Added after <older>; first listed in
-  <newer>", never a single release. A key present in the oldest release read is "in every release
-  read" (or, when later deleted, "in <oldest> or earlier").
+  *between* two releases read: `History.added_wording()` says "Added after ICD-10-CM FY2021 (as
+  updated January 1, 2021); first listed in ICD-10-CM FY2025 (April 1, 2025 update)", never naming
+  one release as the one that added it. A key present in the oldest release read is "In every
+  release read, from ICD-10-CM <oldest> to <newest>" (or, when deleted since, "In ICD-10-CM
+  <oldest> or earlier").
 """
 from __future__ import annotations
 
@@ -99,7 +101,7 @@ class ReleaseInfo:
     """How a release is named on pages.
 
     id:          short stable identifier used in configuration ("fy2021")
-    label:       "FY2021 (January 1, 2021 update)"
+    label:       "FY2021 (as updated January 1, 2021)"
     effective:   the date the file's content took effect (the update's date)
     xml_version: the value the file's ``<version>`` element must have ("2021")
     note:        one sentence on what the file is, for the operator and the page's fine print
@@ -301,25 +303,29 @@ class History:
     # -- wording
 
     def added_wording(self, code: str) -> str:
-        """How a page states when the key appeared, honestly bounded by the releases read."""
+        """How a page states when the key appeared, honestly bounded by the releases read:
+        "Added after ICD-10-CM <older>; first listed in ICD-10-CM <newer>" (we only know that it
+        appeared between those two releases), or "In every release read, from ICD-10-CM <oldest>
+        to <newest>", or "In ICD-10-CM <oldest> or earlier" for a key deleted since."""
         entry = self.codes.get(code)
-        oldest = self.releases[0].label
+        oldest, newest = self.releases[0].label, self.releases[-1].label
         if entry is None or entry.added_in is None:
-            if entry is not None and entry.deleted_in is not None:
-                return f"In the ICD-10-CM {oldest} or earlier"
-            return f"In every release read (since the ICD-10-CM {oldest} or earlier)"
+            if entry is not None and not entry.presence >> (len(self.releases) - 1):
+                return f"In ICD-10-CM {oldest} or earlier"
+            return f"In every release read, from ICD-10-CM {oldest} to {newest}"
         first = entry.added_in
-        return (f"Added after the ICD-10-CM {self.releases[first - 1].label}; "
-                f"first listed in the {self.releases[first].label}")
+        return (f"Added after ICD-10-CM {self.releases[first - 1].label}; "
+                f"first listed in ICD-10-CM {self.releases[first].label}")
 
     def deleted_wording(self, code: str) -> str | None:
-        """"Deleted after the <older>; not in the <newer>", None if the current release has it."""
+        """"Deleted after ICD-10-CM <older>; not in ICD-10-CM <newer>", or None when the newest
+        release has the key."""
         entry = self.codes.get(code)
         if entry is None or entry.deleted_in is None:
             return None
         gone = entry.deleted_in
-        return (f"Deleted after the ICD-10-CM {self.releases[gone - 1].label}; "
-                f"not in the {self.releases[gone].label}")
+        return (f"Deleted after ICD-10-CM {self.releases[gone - 1].label}; "
+                f"not in ICD-10-CM {self.releases[gone].label}")
 
 
 def _group(kind: str, billable: bool) -> str:

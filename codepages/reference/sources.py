@@ -66,7 +66,7 @@ class LockedWheel:
 class PackageFile:
     """Where one source file is expected.
 
-    what:           words for the operator ("ICD-10-CM release FY2021 (January 1, 2021 update)")
+    what:           words for the operator ("ICD-10-CM release FY2021 (as updated January 1, 2021)")
     package:        distribution name on PyPI ("simple-icd-10-cm"), "" when only `path` is used
     version:        the pinned version of the distribution
     member:         the file's path inside the distribution ("simple_icd_10_cm/data/x.xml")
