@@ -625,7 +625,7 @@ def test_the_pipelines_release_is_used_instead_of_reading_it_again(
 
     current = read_release(config.releases[-1].file.path or Path(resolve(config.releases[-1].file, None).display))
     calls: list[str] = []
-    real = reference_package.read_release_codes
+    real = read_release_codes
 
     def counting(source: ResolvedFile, info: ReleaseInfo) -> ReleaseCodes:
         calls.append(info.id)
