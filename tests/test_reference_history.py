@@ -552,7 +552,9 @@ def test_cached_load_is_fast_and_equal(loaded: tuple[IcdReference, Path, float],
     seconds = time.perf_counter() - start
     assert warm.key == cold.key and warm.history.changes == cold.history.changes
     assert warm.msdrg.counts() == cold.msdrg.counts() and warm.gems.counts() == cold.gems.counts()
-    assert seconds < 0.5 < cold_seconds, (seconds, cold_seconds)
+    # measured 0.17-0.26 s warm against 6-8 s cold on the 2-core machine; the bound leaves room for a
+    # busy CI machine while still failing if the cache were not used
+    assert seconds < min(2.0, cold_seconds / 4), (seconds, cold_seconds)
     assert pickle.loads(pickle.dumps(warm)).key == warm.key
 
 
