@@ -41,7 +41,7 @@ def dot(code: str) -> str:
 
 def release_billable() -> set[str]:
     """Billable codes of the April 1, 2026 release from the package's own code list (a code is
-    billable when no other code extends it) — independent of codepages.icd10cm."""
+    billable when no other code extends it) — independent of codepages.releases.icd10cm."""
     codes = {line.strip() for line in (SIMPLE / "code-list-April-2026.txt").read_text().splitlines()
              if line.strip() and not line.strip().isdigit() and "-" not in line}
     bare = sorted(c.replace(".", "") for c in codes)

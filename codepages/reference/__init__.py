@@ -81,7 +81,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
-from codepages.icd10cm import Release
+from codepages.releases.icd10cm import Release
 
 from .common import Provenance, SourceError, dotted_icd9, dotted_icd10
 from .gems import GemCode, GemEntry, GemsData, read_gems
@@ -394,7 +394,7 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     """Locate and check every source, then read them (or unpickle the cached result).
 
     cache_dir: a folder for pickles (e.g. ``.build-cache/reference``); None: no cache.
-    current:   the site's release as the pipeline already read it (`codepages.icd10cm.Release`),
+    current:   the site's release as the pipeline already read it (`codepages.releases.icd10cm.Release`),
                used instead of reading the same file again when its path is the configured one.
     Raises SourceError (all problems of locating the files at once, else the first file that does
     not parse); never returns a partial result.

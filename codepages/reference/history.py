@@ -2,7 +2,7 @@
 
 Two steps, so the expensive one can be cached:
 
-1. `read_release_codes(source)` reads one tabular XML with `codepages.icd10cm.read_release` (the
+1. `read_release_codes(source)` reads one tabular XML with `codepages.releases.icd10cm.read_release` (the
    keys are exactly the site's keys, 7th-character codes included) and keeps only what history
    needs: per key its descriptor, kind and billable flag, in parallel tuples (`ReleaseCodes`). It
    takes about a second per release; the result pickles to a few MB and is keyed by the file's
@@ -80,7 +80,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import NamedTuple
 
-from codepages.icd10cm import Release, ReleaseError, read_release
+from codepages.releases.icd10cm import Release, ReleaseError, read_release
 
 from .common import Provenance, SourceError, descriptor_key
 from .sources import ResolvedFile
