@@ -19,19 +19,19 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
+from collections.abc import Callable  # noqa: E402 (after the sys.path line)
+from pathlib import Path  # noqa: E402 (after the sys.path line)
+from typing import TypeVar  # noqa: E402 (after the sys.path line)
 
-import yaml
+import yaml  # noqa: E402 (after the sys.path line)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-import make_releases
+import make_releases  # noqa: E402 (after the sys.path line)
 
-from codepages.releases import cpt, hcpcs
+from codepages.releases import cpt, hcpcs  # noqa: E402 (after the sys.path line)
 
 T = TypeVar("T")
 

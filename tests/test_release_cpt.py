@@ -120,7 +120,8 @@ def test_config_mistakes_all_at_once() -> None:
     assert [str(p) for p in caught.value.problems] == [
         "site.yaml: unknown key code_sets.cpt.release.nmae (did you mean 'name'?)",
         "site.yaml: code_sets.cpt.release.search_index_licensed_text must be true or false",
-        "site.yaml: code_sets.cpt.release.files[1].columns.code names column 'CPT Code', but the file has no header row (header: false); use its number",
+        "site.yaml: code_sets.cpt.release.files[1].columns.code names column 'CPT Code', "
+        "but the file has no header row (header: false); use its number",
         "site.yaml: code_sets.cpt.release.files[2].columns.long: field 'long' already comes from files[1]",
         "site.yaml: code_sets.cpt.release.files[3].columns.short: a 'space' file has two columns (the code and the text)",
     ]
@@ -147,7 +148,8 @@ def test_unbalanced_csv_quote_is_reported(tmp_path: Path) -> None:
 
 def test_wrong_encoding_is_reported_with_its_position(tmp_path: Path) -> None:
     (tmp_path / "LONGULT.txt").write_bytes(b"62323\tOur words\n62324\tOur w\xe9rds\n")
-    config = cpt.config_from_mapping({"name": "t", "files": [{"path": "LONGULT.txt", "columns": {"code": 1, "long": 2}}]}, base_dir=tmp_path)
+    config = cpt.config_from_mapping({"name": "t", "files": [{"path": "LONGULT.txt", "columns": {"code": 1, "long": 2}}]},
+                                     base_dir=tmp_path)
     with pytest.raises(ReleaseFileError) as caught:
         cpt.read_release(config, names={config.files[0].path: "LONGULT.txt"})
     assert [str(p) for p in caught.value.problems] == [

@@ -492,7 +492,7 @@ class _Step:
             scores.append(1.0 if other == words else difflib.SequenceMatcher(None, words, other).ratio())
         best = max(scores)
         result = []
-        for k, score in zip(found, scores):
+        for k, score in zip(found, scores, strict=True):
             if score == 1.0:
                 takes = "same"
             elif score == best and score >= _SIMILAR:
@@ -559,7 +559,7 @@ def _code_history(key: str, evs: list[Event], releases: Sequence[ReleaseCodes],
                   indexes: Sequence[dict[str, int]]) -> CodeHistory:
     presence = 0
     latest: tuple[int, ReleaseCodes] | None = None
-    for i, (release, index) in enumerate(zip(releases, indexes)):
+    for i, (release, index) in enumerate(zip(releases, indexes, strict=True)):
         position = index.get(key)
         if position is not None:
             presence |= 1 << i

@@ -290,7 +290,8 @@ def _read_lines(src: SourceConfig, label: str, encoding: str, problems: list[Pro
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         problems.append(
-            Problem(label, line, col, f"not valid {encoding} text (byte 0x{data[exc.start]:02x}); set the release's encoding (for example cp1252)")
+            Problem(label, line, col, f"not valid {encoding} text (byte 0x{data[exc.start]:02x}); "
+                    "set the release's encoding (for example cp1252)")
         )
         return None
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
@@ -475,12 +476,12 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
         for number, _ in (r for r in table.rows if ci >= len(r[1])):
             problems.append(Problem(label, number, None, "line has no code column"))
         codes = [f[ci].strip() for _, f in rows]
-        lines = {c: n for c, (n, _) in zip(codes, rows)}
+        lines = {c: n for c, (n, _) in zip(codes, rows, strict=True)}
         good = [fullmatch(c) is not None for c in codes]
         if not all(good) or len(lines) != len(codes):  # the slow path: say which and where
             seen: dict[str, int] = {}
             keep = []
-            for code, ok, (number, fields) in zip(codes, good, rows):
+            for code, ok, (number, fields) in zip(codes, good, rows, strict=True):
                 if not ok:
                     problems.append(
                         Problem(label, number, _column_of(table, src, fields, ci),
@@ -496,8 +497,8 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
                     keep.append(True)
                     continue
                 keep.append(False)
-            rows = [r for r, k in zip(rows, keep) if k]
-            codes = [c for c, k in zip(codes, keep) if k]
+            rows = [r for r, k in zip(rows, keep, strict=True) if k]
+            codes = [c for c, k in zip(codes, keep, strict=True) if k]
             lines = seen
         for code, number in lines.items():
             first_seen.setdefault(code, (label, number))
@@ -506,11 +507,11 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
                 continue
             texts = [f[i].strip() if i < len(f) else "" for _, f in rows]
             column = columns.setdefault(fld, {})
-            column.update((c, t) for c, t in zip(codes, texts) if t)
+            column.update((c, t) for c, t in zip(codes, texts, strict=True) if t)
             if fld == "long":
                 long_file = label
                 long_lines = lines
-                for code, text, (number, fields) in zip(codes, texts, rows):
+                for code, text, (number, fields) in zip(codes, texts, rows, strict=True):
                     if not text:
                         problems.append(
                             Problem(label, number, _column_of(table, src, fields, i), f"{code} has an empty long descriptor")
@@ -520,7 +521,8 @@ def read_release(config: ReleaseConfig, *, names: Mapping[Path, str] | None = No
         for code, (label, number) in first_seen.items():
             if code not in longs:
                 problems.append(
-                    Problem(label, number, None, f"{code} is not in {long_file or 'the long descriptor file'} (every code needs its long descriptor)")
+                    Problem(label, number, None, f"{code} is not in {long_file or 'the long descriptor file'} "
+                            "(every code needs its long descriptor)")
                 )
     if problems:
         raise ReleaseFileError(problems)

@@ -882,7 +882,7 @@ def _read_spreadsheet(path: str | Path, *, name: str | None = None) -> HcpcsRele
         rows: Iterator[tuple[object, ...]] = sheet.iter_rows(values_only=True)
         header: tuple[object, ...] | None = None
         header_row = 0
-        for header_row, row in enumerate(rows, 1):
+        for header_row, row in enumerate(rows, 1):  # noqa: B007 - the header's row number is used below
             if row and isinstance(row[0], str) and row[0].strip().upper() == "HCPC":
                 header = row
                 break
