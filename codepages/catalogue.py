@@ -1,4 +1,4 @@
-"""The catalogue: all records, cross-references resolved, hierarchy known."""
+"""The catalogue: all records, cross-references resolved, hierarchy and neighbours known."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -13,19 +13,43 @@ from .settings import Settings
 class Catalogue:
     settings: Settings
     records: dict[str, Record] = field(default_factory=dict)  # code → record (code forms never overlap)
-    children: dict[str, list[Record]] = field(default_factory=dict)
+    children: dict[str, list[Record]] = field(default_factory=dict)  # in force, in code order
+    deleted_children: dict[str, list[Record]] = field(default_factory=dict)  # deleted codes kept below a record
+    group_members: dict[str, list[Record]] = field(default_factory=dict)  # CPT folder (623) → its codes
+    sequence: dict[str, list[Record]] = field(default_factory=dict)  # code set → codes in reading order
+    position: dict[str, int] = field(default_factory=dict)  # code → index in its code set's sequence
 
     def get(self, code: str) -> Record | None:
         return self.records.get(code)
+
+    def url_of(self, code: str) -> str | None:
+        record = self.records.get(code)
+        return record.url if record is not None else None
 
     def in_set(self, code_set: str) -> list[Record]:
         return sorted((r for r in self.records.values() if r.code_set == code_set), key=lambda r: sort_key(r.code))
 
     def top_level(self, code_set: str) -> list[Record]:
-        return [r for r in self.in_set(code_set) if r.parent is None]
+        return [r for r in self.in_set(code_set) if r.parent is None and r.kind != "group" and r.status != "deleted"]
 
     def children_of(self, record: Record) -> list[Record]:
+        if record.kind == "group":
+            return self.group_members.get(record.code, [])
         return self.children.get(record.code, [])
+
+    def siblings_of(self, record: Record) -> list[Record]:
+        """The codes beside a leaf code under its parent (itself included), for local navigation."""
+        if record.parent is None or record.is_range or record.kind in ("section", "group"):
+            return []
+        return self.children.get(record.parent, [])
+
+    def neighbours(self, record: Record) -> tuple[Record | None, Record | None]:
+        """The previous and next code of its code set (modifiers: modifier), in reading order."""
+        index = self.position.get(record.code)
+        if index is None:
+            return None, None
+        codes = self.sequence[_sequence_of(record)]
+        return (codes[index - 1] if index > 0 else None), (codes[index + 1] if index + 1 < len(codes) else None)
 
     def ancestors(self, record: Record) -> list[Record]:
         chain: list[Record] = []
@@ -36,7 +60,23 @@ class Catalogue:
         return chain
 
     def counts(self) -> dict[str, int]:
+        """Pages per code set."""
         return {key: sum(1 for r in self.records.values() if r.code_set == key) for key in CODE_SETS}
+
+    def code_counts(self) -> dict[str, int]:
+        """Codes in force per code set (not ranges, sections, folders or deleted codes)."""
+        counts = dict.fromkeys(CODE_SETS, 0)
+        for record in self.records.values():
+            if not record.is_range and record.kind not in ("chapter", "block", "section", "group") \
+                    and record.status not in ("deleted", "terminated"):
+                counts[record.code_set] += 1
+        return counts
+
+    def with_status(self, code_set: str, status: str) -> list[Record]:
+        return [r for r in self.sequence_all(code_set) if r.status == status]
+
+    def sequence_all(self, code_set: str) -> list[Record]:
+        return [r for r in self.records.values() if r.code_set == code_set]
 
 
 def contains(outer: str, inner: str) -> bool:
@@ -57,7 +97,7 @@ def resolve(records: list[Record], settings: Settings, problems: Problems,
     """
     catalogue = Catalogue(settings)
     # a record in its rightly named file wins; the other copy is the one reported
-    for record in sorted(records, key=lambda r: r.path.stem != r.code):
+    for record in sorted(records, key=lambda r: r.path.stem != r.code and not r.official):
         first = catalogue.records.get(record.code)
         if first is not None:
             problems.add(record.path, record.code_line,
@@ -70,8 +110,29 @@ def resolve(records: list[Record], settings: Settings, problems: Problems,
                 problems.add(record.path, ref.line, f"{ref.what} names unknown code {ref.code}")
             elif ref.field == "parent" and not contains(ref.code, record.code):
                 problems.add(record.path, ref.line, f"'parent' names {ref.code}, which does not contain {record.code}")
+        if record.kind == "group":
+            continue
+        if record.code_set == "cpt" and not record.is_range:
+            catalogue.group_members.setdefault(record.code[:3], []).append(record)
         if record.parent and catalogue.get(record.parent):
-            catalogue.children.setdefault(record.parent, []).append(record)
-    for siblings in catalogue.children.values():
-        siblings.sort(key=lambda r: sort_key(r.code))
+            kept = catalogue.deleted_children if record.status == "deleted" else catalogue.children
+            kept.setdefault(record.parent, []).append(record)
+    for listed in (*catalogue.children.values(), *catalogue.deleted_children.values(),
+                   *catalogue.group_members.values()):
+        listed.sort(key=lambda r: sort_key(r.code))
+    sequences: dict[str, list[Record]] = {}
+    for record in catalogue.records.values():
+        if not record.is_range and record.kind not in ("chapter", "block", "section", "group") \
+                and record.status != "deleted":
+            sequences.setdefault(_sequence_of(record), []).append(record)
+    for key, codes in sequences.items():
+        if not key.startswith("icd-10-cm"):  # ICD-10-CM keeps the tabular list's own order
+            codes.sort(key=lambda r: sort_key(r.code))
+        catalogue.sequence[key] = codes
+        catalogue.position.update((r.code, i) for i, r in enumerate(codes))
     return catalogue
+
+
+def _sequence_of(record: Record) -> str:
+    """Which sequence of previous/next codes a record belongs to: its code set, or its modifiers."""
+    return f"{record.code_set} modifiers" if record.kind == "modifier" else record.code_set

@@ -3,6 +3,7 @@
   codepages [build]             build content/ into site/ (only what changed, unless --full)
   codepages check [FILE…]       validate only (all records, the named ones, or --changed)
   codepages serve [--port N]    build, then preview on loopback with the real edge function
+  codepages fetch               download the pinned source files the settings name (from PyPI)
 
 The project is the current folder, or the one `--project` names; every other folder is
 taken from it (content/, templates/, site/, and .codepages/ for caches and development keys).
@@ -22,7 +23,7 @@ from .project import Project
 
 def parser() -> argparse.ArgumentParser:
     commands = argparse.ArgumentParser(prog="codepages", description="Build and check a Codepages site.")
-    commands.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"],
+    commands.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve", "fetch"],
                           help="default: build")
     commands.add_argument("files", nargs="*", type=Path, help="check: only these record files")
     commands.add_argument("--project", type=Path, default=Path.cwd(), help="the project folder (default: here)")
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "check":
             return check(project, log, args.files, args.changed)
+        if args.command == "fetch":
+            return fetch(project)
         if args.command == "serve":
             from .serving import serve
             return serve(project, edge_root(project), args.port)
@@ -75,6 +78,29 @@ def edge_root(project: Project) -> Path:
         if (root / "netlify.toml").is_file() and (root / "edge" / "functions").is_dir():
             return root
     raise SetupError(f"the preview needs the edge functions: {project.root} has no netlify.toml and edge/functions/")
+
+
+def fetch(project: Project) -> int:
+    """Download the source wheels the settings pin (the earlier ICD-10-CM releases), with their hashes."""
+    from .errors import Problems
+    from .reference import SourceError, config_from_site, fetch_sources
+    from .settings import load_settings
+
+    problems = Problems()
+    settings = load_settings(project.settings_file, problems)
+    if settings is None:
+        raise ContentError(problems)
+    if settings.reference is None:
+        print("Nothing to fetch: the settings name no reference data.")
+        return 0
+    try:
+        config = config_from_site(settings.reference, project.root)
+        assert config.sources_dir is not None
+        fetched = fetch_sources(config.sources_dir)
+    except SourceError as exc:
+        raise SetupError(str(exc)) from None
+    print(f"Sources in {display(config.sources_dir)}/: {', '.join(p.name for p in fetched) or 'nothing to fetch'}")
+    return 0
 
 
 def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:

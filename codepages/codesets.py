@@ -32,9 +32,9 @@ CODE_SETS: dict[str, CodeSet] = {
             "a CPT code is five characters: five digits, or four digits and F, T, U or M",
         ),
         CodeSet(
-            "hcpcs", "HCPCS", re.compile(r"[ABCEGHJKLMPQRSTUV]\d{4}"), "J1040",
-            "a HCPCS Level II code is a letter (A-C, E, G, H, J-M, P-V) and four digits; "
-            "D codes are the ADA's CDT and cannot be published",
+            "hcpcs", "HCPCS", re.compile(r"[ABCEGHJKLMPQRSTUV]\d{4}|(?=[0-9A-Z]?[A-Z])[0-9A-Z]{2}"), "J1040",
+            "a HCPCS Level II code is a letter (A-C, E, G, H, J-M, P-V) and four digits, a modifier two "
+            "letters or a letter and a digit; D codes are the ADA's CDT and cannot be published",
         ),
         CodeSet(
             "icd-10-cm", "ICD-10-CM", re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?"), "M54.50",

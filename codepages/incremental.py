@@ -26,7 +26,7 @@ from .project import Project
 from .records import record_paths
 from .sealing import Keyring
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -36,6 +36,7 @@ class BuildState:
     inputs: str
     records: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # path → (digest, code, parent)
     sources: list[str] = field(default_factory=list)  # source files read besides content/ and templates/
+    lists: list[str] = field(default_factory=list)  # pages of lists made from the catalogue (/cpt/revised/)
     version: int = STATE_VERSION
 
 
@@ -76,12 +77,13 @@ def confirm(plan: Plan, project: Project, sources: list[Path]) -> str:
     return inputs
 
 
-def finish(plan: Plan, project: Project, catalogue: Catalogue, sources: list[Path], inputs: str) -> None:
-    """Record what this build read."""
+def finish(plan: Plan, project: Project, catalogue: Catalogue, sources: list[Path], inputs: str,
+           lists: list[str]) -> None:
+    """Record what this build read (and which list pages it made)."""
     names = [str(p) for p in sources]
     stats = plan.stats if plan.stats and plan.previous is not None and plan.previous.sources == names \
         else stats_fingerprint(project, names, plan.options)
-    write_state(plan.state_path, BuildState(stats, inputs, record_digests(catalogue), names))
+    write_state(plan.state_path, BuildState(stats, inputs, record_digests(catalogue), names, sorted(lists)))
 
 
 def read_state(path: Path) -> BuildState | None:
@@ -164,8 +166,14 @@ def affected_by(changed: set[str], catalogue: Catalogue) -> tuple[set[str], set[
     for code in changed:
         affected |= referrers.get(code, set())
         listed = catalogue.get(code)
-        if listed is not None and listed.parent:
+        if listed is None:
+            continue
+        if listed.parent:  # the parent lists it; its siblings show it in their list of siblings
             affected.add(listed.parent)
+            affected |= {r.code for r in catalogue.children.get(listed.parent, [])}
+        affected |= {r.code for r in catalogue.neighbours(listed) if r is not None}  # previous / next code
+        if listed.code_set == "cpt" and not listed.is_range:
+            affected.add(listed.code[:3])  # the folder page listing it
     removed = {code for code in changed if catalogue.get(code) is None}
     return affected - removed, removed
 

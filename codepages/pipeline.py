@@ -10,9 +10,11 @@ failed build leaves the output folder exactly as it was.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import multiprocessing
 import os
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from .log import Log
 from .project import Project
 from .records import Record, load_record, record_paths
 from .settings import Settings, load_settings
-from .sources import load_icd_release, merge_release
+from .sources import Sources, load_sources, merge
 from .writing import InPlace, Part, Staging, Writer
 
 # Rendering is CPU-bound and pages are independent: big catalogues are split across
@@ -47,7 +49,8 @@ class Site:
     env: jinja2.Environment
     css: rendering.Asset
     records_read: int  # editors' record files read and checked
-    sources: list[Path] = field(default_factory=list)  # official source files read
+    source_files: list[Path] = field(default_factory=list)  # official source files read
+    sources: Sources | None = None
 
 
 def load(project: Project, log: Log, only: list[Path] | None = None) -> Site:
@@ -64,19 +67,60 @@ def load(project: Project, log: Log, only: list[Path] | None = None) -> Site:
     paths = all_paths if only is None else [p for p in only if p.suffix == ".md"]
     loaded = {p: load_record(p, settings, problems) for p in log.progress("records", paths, len(paths))}
     records = [r for r in loaded.values() if r is not None]
-    sources: list[Path] = []
-    if settings.has_icd_release:
-        release = load_icd_release(settings, problems)
-        if release is not None:
-            sources.append(release.path)
-            records = merge_release(release, records, problems)
+    sources = load_sources(settings, project, problems)
+    records = merge(sources, settings, records, problems)
     # unreadable records and those not loaded still count as existing, by file name,
     # so one broken file does not make every reference to it a second problem
     unread = frozenset(p.stem for p in all_paths if (r := loaded.get(p)) is None or r.code != p.stem)
     catalogue = resolve(records, settings, problems, unread)
     if problems:
         raise ContentError(problems)
-    return Site(project, settings, catalogue, env, rendering.stylesheet(project.templates_dir), len(paths), sources)
+    _date_records(catalogue, project, sources)
+    return Site(project, settings, catalogue, env, rendering.stylesheet(project.templates_dir), len(paths),
+                sources.files, sources)
+
+
+def _date_records(catalogue: Catalogue, project: Project, sources: Sources) -> None:
+    """When each page's content last changed, for the sitemap: an editor's record by its last commit
+    (or, outside git, its file's time), an official entry by its release's effective date."""
+    released: dict[str, str] = {}
+    if sources.reference is not None:
+        released["icd-10-cm"] = sources.reference.history.current.effective.isoformat()
+    if sources.hcpcs is not None:
+        released["hcpcs"] = _quarter_start(sources.hcpcs.version)
+    committed = _commit_dates(project.content_dir)
+    for record in catalogue.records.values():
+        if record.digest is not None:
+            record.updated = committed.get(str(record.path)) or time.strftime(
+                "%Y-%m-%d", time.gmtime(record.path.stat().st_mtime))
+        else:
+            record.updated = released.get(record.code_set, "")
+
+
+def _quarter_start(version: str | None) -> str:
+    months = {"JAN": "01", "APR": "04", "JUL": "07", "OCT": "10"}
+    year, _, month = (version or "").partition(" ")
+    return f"{year}-{months[month]}-01" if year.isdigit() and month in months else ""
+
+
+def _commit_dates(content: Path) -> dict[str, str]:
+    """Path → date of the last commit that touched it (empty outside a git checkout)."""
+    try:
+        result = subprocess.run(["git", "log", "--format=%x00%cs", "--name-only", "--", "."], cwd=content,
+                                capture_output=True, text=True, timeout=30)
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=content, capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if result.returncode != 0 or top.returncode != 0:
+        return {}
+    root = Path(top.stdout.strip())
+    dates: dict[str, str] = {}
+    for block in result.stdout.split("\0")[1:]:
+        day, *names = block.strip().split("\n")
+        for name in names:
+            dates.setdefault(str((root / name.strip()).resolve()), day)
+    return dates
 
 
 @dataclass
@@ -98,9 +142,10 @@ def build(project: Project, log: Log, full: bool = False) -> BuildResult:
         return BuildResult({}, 0, log.elapsed, "up to date")
     with log.step("load"):
         site = load(project, log)
-        inputs = incremental.confirm(plan, project, site.sources)
+        inputs = incremental.confirm(plan, project, site.source_files)
     catalogue = site.catalogue
-    renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir)
+    reference = site.sources.reference if site.sources is not None else None
+    renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir, reference)
     writer: Writer = Staging(project.out_dir) if plan.full else InPlace(project.out_dir)
     try:
         removed: set[str] = set()
@@ -114,13 +159,20 @@ def build(project: Project, log: Log, full: bool = False) -> BuildResult:
             code_set = code_set_of(code)
             if code_set is not None:
                 writer.remove(url_path(code_set.key, code))
-        page_paths = _page_paths(catalogue)
-        jobs = [renderer.home, renderer.not_found, renderer.search_page, renderer.robots,
-                *(lambda key=key: renderer.code_set_index(key) for key in CODE_SETS)]
+        changes = renderer.change_lists() + renderer.exclusion_lists()
+        if plan.previous is not None and not plan.full:  # list pages no longer made
+            for url in set(plan.previous.lists) - {page.url for page in changes}:
+                writer.remove(url)
+        jobs: list[Callable[[], rendering.Page]] = [
+            renderer.home, renderer.not_found, renderer.search_page, renderer.robots, renderer.help_page,
+            *(functools.partial(renderer.code_set_index, key) for key in CODE_SETS),
+            *(functools.partial(_made, page) for page in changes)]
         _render_seal_write(renderer, keyring, records, jobs, writer, log)
+        page_paths = _page_paths(catalogue, [page.url for page in changes])
         for page in renderer.sitemaps(page_paths):
             writer.write(page.url, page.html)
-        writer.write(site.css.path, site.css.content)
+        for static in (site.css, *renderer.assets.values()):
+            writer.write(static.path, static.content)
         with log.step("index"):
             search.write_index(catalogue, project.templates_dir, writer, log)
         with log.step("check"):
@@ -137,11 +189,15 @@ def build(project: Project, log: Log, full: bool = False) -> BuildResult:
         writer.discard()
         raise
     with log.step("save state"):
-        incremental.finish(plan, project, catalogue, site.sources, inputs)
+        incremental.finish(plan, project, catalogue, site.source_files, inputs, [page.url for page in changes])
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
     count, folder = stats.largest_folder()
     return BuildResult(pages, writer.files, log.elapsed, plan.mode, (count, stats.name(folder)))
+
+
+def _made(page: rendering.Page) -> rendering.Page:
+    return page
 
 
 def _seal_keys(project: Project) -> sealing.Keyring:
@@ -151,9 +207,11 @@ def _seal_keys(project: Project) -> sealing.Keyring:
         raise SetupError(str(exc)) from None
 
 
-def _page_paths(catalogue: Catalogue) -> list[str]:
-    """Every page of the site, for the sitemap."""
-    return ["/", "/search/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
+def _page_paths(catalogue: Catalogue, extra: list[str]) -> list[tuple[str, str]]:
+    """Every page of the site, with the date its content last changed, for the sitemap."""
+    newest = max((r.updated for r in catalogue.records.values()), default="")
+    listed = [(path, newest) for path in ["/", "/search/", "/help/assistant/", *(f"/{k}/" for k in CODE_SETS), *extra]]
+    return listed + [(r.url, r.updated) for r in catalogue.records.values()]
 
 
 # the render → seal → write steps, page by page -------------------------------------------------

@@ -36,6 +36,7 @@ class Section:
     text: str
     line: int
     crosswalk: list[str] = field(default_factory=list)  # codes listed under the section
+    source: str | None = None  # filled by the build from a source (history, ms-drg, gems, hcpcs), not by editors
 
 
 @dataclass(slots=True)
@@ -58,10 +59,23 @@ class Record:
     notes: list[Note] = field(default_factory=list)  # instructional notes from the official release
     official: bool = False  # comes from (or is merged with) an official release entry
     digest: str | None = None  # of the editor's file as it was read (None: from a release only)
+    source: str = ""  # where the official descriptor comes from: "ICD-10-CM FY2026 (April 1, 2026 update), CDC/NCHS"
+    entry: Any = None  # the release's own entry (HcpcsEntry, CptEntry): code-set facts for the page
+    reference: Any = None  # ICD-10-CM reference data (reference.CodeReference): history, MS-DRG, GEMs
+    change: str = ""  # what the newest release did to it, in words: "New in ICD-10-CM FY2026 (April 1, 2026 update)"
+    other_descriptors: dict[str, str] = field(default_factory=dict)  # "Short descriptor" → text
+    updated: str = ""  # YYYY-MM-DD: when the editor's record (or the release) last changed
     url: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.url = url_path(self.code_set, self.code)
+
+    @property
+    def crumb(self) -> str:
+        """How breadcrumbs and short lists name it: the code, or a section's name."""
+        if self.kind == "section":
+            return "Modifiers" if self.code == "modifiers" else f"{self.code} codes"
+        return self.code
 
     @property
     def code_line(self) -> int:
@@ -138,7 +152,7 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
         not_in_release=data.get("not_in_release") is True,
         digest=digest,
     )
-    if "descriptor" not in data and not (record.code_set == "icd-10-cm" and settings.has_icd_release):
+    if "descriptor" not in data and not settings.descriptors_from_release(record.code_set):
         problems.add(path, doc.line_of(()), "missing required field 'descriptor'")
     _check_identity(record, data, doc, problems)
     _collect_references(record, doc, problems)
@@ -215,7 +229,10 @@ def _load_sections(record: Record, body: str, body_line: int, access_overrides: 
     by_title: dict[str, ParsedSection] = {}
     for section in parsed:
         line = body_line + section.line
-        if section.title not in policy:
+        if section.title in policy and policy[section.title].source:
+            problems.add(record.path, line, f"section '## {section.title}' is filled by the build from its "
+                         f"{policy[section.title].source} source; remove it from the record")
+        elif section.title not in policy:
             problems.add(record.path, line, f"unknown section heading '## {section.title}'"
                          f"{schemas.did_you_mean(section.title, policy)}; the sections are listed in content/site.yaml")
         elif section.title in by_title:
@@ -225,6 +242,8 @@ def _load_sections(record: Record, body: str, body_line: int, access_overrides: 
             by_title[section.title] = section
         record.references += [Reference(code, body_line + ref_line, "text") for code, ref_line in section.refs]
     for title, rule in policy.items():  # in page order
+        if rule.source:
+            continue
         written = by_title.get(title)
         crosswalk = record.crosswalk.get(rule.crosswalk, []) if rule.crosswalk else []
         if written is None and not crosswalk:

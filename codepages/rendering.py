@@ -3,6 +3,9 @@
 A code page is rendered as its public, gated version: each protected section appears only as
 its placeholder (with a stable id); the section's own content is rendered separately into
 `Page.protected`, for the seal step (`sealing.seal_page`), and never into the page itself.
+
+What many pages repeat (breadcrumbs of a parent, the notes an ancestor passes down, a list of
+siblings, an MS-DRG exclusion list) is rendered once and reused.
 """
 from __future__ import annotations
 
@@ -18,28 +21,22 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
+from . import notes
 from .catalogue import Catalogue
 from .codesets import CODE_SETS
 from .errors import Problems
-from .records import Record
+from .records import Record, Section
+from .reference import IcdReference
 
-NOTE_LABELS = {
-    "includes": "Includes",
-    "inclusion_term": "Applicable to",
-    "note": "Notes",
-    "excludes1": "Excludes1",
-    "excludes2": "Excludes2",
-    "code_first": "Code first",
-    "code_also": "Code also",
-    "use_additional_code": "Use additional code",
-    "seventh_character": "7th characters",
-}
-CODE_IN_NOTE = re.compile(r"(?<![A-Za-z0-9.])([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:-([A-Z]\d[0-9A-Z]))?")
 PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html",
-                  "sitemap.xml")
+                  "changes.html", "exclusions.html", "help.html", "sitemap.xml", "_sources.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+TITLE_LIMIT = 65  # characters of a <title> a results page shows
+CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted"}
+EXCLUSIONS_IN_PLACE = 30  # an MS-DRG CC exclusion list longer than this gets a page of its own
+BADGES = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
 
 
 @dataclass
@@ -77,6 +74,7 @@ def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environm
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["thousands"] = lambda number: f"{number:,}"
     ok = True
     for name in sorted(env.list_templates(extensions=["html", "xml"])):
         try:
@@ -91,29 +89,44 @@ def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environm
     return env if ok else None
 
 
+def asset(templates_dir: Path, name: str) -> Asset:
+    """A static file of templates/static/, published under a name carrying its content's hash."""
+    data = (templates_dir / "static" / name).read_bytes()
+    stem, _, suffix = name.rpartition(".")
+    return Asset(f"/assets/{stem}.{hashlib.sha256(data).hexdigest()[:10]}.{suffix}", data)
+
+
 def stylesheet(templates_dir: Path) -> Asset:
-    css = (templates_dir / "static" / "site.css").read_bytes()
-    digest = hashlib.sha256(css).hexdigest()[:10]
-    return Asset(f"/assets/site.{digest}.css", css)
+    return asset(templates_dir, "site.css")
 
 
 class Renderer:
     """Renders every page of a catalogue. Template faults become problems with file and line."""
 
-    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, templates_dir: Path):
+    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, templates_dir: Path,
+                 reference: IcdReference | None = None):
         self.env = env
+        self.reference = reference  # ICD-10-CM reference data: code history, MS-DRG, GEMs
         self.catalogue = catalogue
         self.settings = catalogue.settings
         self.templates_dir = templates_dir
         self.meter_json = Markup(json.dumps(dataclasses.asdict(self.settings.meter), sort_keys=True))
+        self.assets = {name: asset(templates_dir, name) for name in ("favicon.svg", "notfound.js")}
+        ranges = [(r.code.split("-")[0], r.code.split("-")[1], r.code) for r in catalogue.records.values()
+                  if r.code_set == "icd-10-cm" and r.is_range and r.status != "deleted"]
+        self.notes = notes.NoteRenderer(catalogue.url_of, ranges, self._note_source_label)
+        self.modules: list[Any] | None = None  # the macros of _sources.html and _macros.html, loaded on first use
         env.globals.update(
             site=self.settings,
             code_sets=CODE_SETS,
             settings_code_sets=self.settings.code_sets,
             css_url=css.path,
+            favicon_url=self.assets["favicon.svg"].path,
             record_of=catalogue.get,
+            url_of=catalogue.url_of,
             label_of=label_of,
             absolute=self.absolute,
+            badge_of=badge_of,
         )
 
     def absolute(self, path: str) -> str:
@@ -132,72 +145,207 @@ class Renderer:
                 return TemplateProblem(Path(frame.filename), frame.lineno or 1, f"template error: {exc}")
         return TemplateProblem(templates, 1, f"template error: {exc}")
 
+    def _macro(self, name: str) -> Any:
+        """A macro of _sources.html or _macros.html, called from Python."""
+        try:
+            if self.modules is None:
+                self.modules = [self.env.get_template(t).module for t in ("_sources.html", "_macros.html")]
+            return next(getattr(m, name) for m in self.modules if hasattr(m, name))
+        except jinja2.TemplateError as exc:
+            raise self._template_problem(exc) from None
+
+    def _call(self, macro: str, *args: Any) -> Markup:
+        try:
+            return Markup(self._macro(macro)(*args))
+        except jinja2.TemplateError as exc:
+            raise self._template_problem(exc) from None
+
+    def _note_source_label(self, key: str) -> str:
+        record = self.catalogue.get(key)
+        return key if record is None else f"{record.code} {record.descriptor}"
+
     # pages ------------------------------------------------------------------------------
 
     def home(self) -> Page:
-        counts = self.catalogue.counts()
-        return Page("/", self.render("home.html", page_path="/", counts=counts,
-                                     top_level={key: self.catalogue.top_level(key) for key in CODE_SETS}))
+        catalogue = self.catalogue
+        chapters = [r for r in catalogue.top_level("icd-10-cm") if r.kind == "chapter"]
+        ranges = {key: [r for r in catalogue.top_level(key) if r.is_range or r.kind == "section"]
+                  for key in ("cpt", "hcpcs")}
+        html = self.render("home.html", page_path="/", code_counts=catalogue.code_counts(), chapters=chapters,
+                           ranges=ranges, json_ld=Markup(self._json(self.website_json_ld())))
+        return Page("/", html)
 
     def code_set_index(self, key: str) -> Page:
-        return Page(f"/{key}/", self.render("code_set.html", page_path=f"/{key}/", code_set=key,
-                                            entries=self.catalogue.top_level(key),
-                                            children_of=self.catalogue.children_of))
+        entries = self.catalogue.top_level(key)
+        groups = sorted(self.catalogue.group_members) if key == "cpt" else []
+        lists = [(name, f"/{key}/{name}/", len(self.catalogue.with_status(key, name))) for name in CHANGE_LISTS]
+        crumbs = [("Home", "/"), (self.settings.code_sets[key].name, f"/{key}/")]
+        html = self.render("code_set.html", page_path=f"/{key}/", code_set=key, entries=entries,
+                           children_of=self.catalogue.children_of, groups=groups,
+                           change_lists=[item for item in lists if item[2]],
+                           code_count=self.catalogue.code_counts()[key],
+                           json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
+        return Page(f"/{key}/", html)
+
+    def change_lists(self) -> list[Page]:
+        """"New", "Revised" and "Deleted" in the newest release, per code set that has any."""
+        pages = []
+        for key in CODE_SETS:
+            for status, word in CHANGE_LISTS.items():
+                records = self.catalogue.with_status(key, status)
+                if not records:
+                    continue
+                url = f"/{key}/{status}/"
+                release = records[0].change.split(" in ", 1)[-1] if " in " in records[0].change else ""
+                crumbs = [("Home", "/"), (self.settings.code_sets[key].name, f"/{key}/"), (word, url)]
+                html = self.render("changes.html", page_path=url, code_set=key, status=status, word=word,
+                                   records=records, release=release,
+                                   json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
+                pages.append(Page(url, html))
+        return pages
 
     def record_page(self, record: Record) -> Page:
-        template = "range.html" if record.is_range else "code.html"
-        common = next((s for s in record.public_sections if s.id == "common-language"), None)
-        description = _summary_text(common.text if common else "", record.descriptor)
+        template = "code.html" if is_code_page(record) else "range.html"
+        sections = self.sections_of(record)
+        if template == "range.html":  # range pages are not metered: nothing protected is shown on them
+            sections = [s for s in sections if not s.protected]
+        common = next((s for s in sections if s.id == "common-language"), None)
+        description = meta_description(record, common.text if common and not common.protected else "")
+        ancestors = self.catalogue.ancestors(record)
+        previous, following = self.catalogue.neighbours(record)
+        siblings = self.catalogue.siblings_of(record) if not self.catalogue.children_of(record) else []
+        crumbs = [("Home", "/"), (self.settings.code_sets[record.code_set].name, f"/{record.code_set}/")] + \
+            [(a.crumb, a.url) for a in ancestors] + [(record.crumb, record.url)]
         html = self.render(
             template,
             page_path=record.url,
             record=record,
             code_set=record.code_set,
-            ancestors=self.catalogue.ancestors(record),
+            label=label_of(record),
+            title=page_title(record, self.settings.name),
+            ancestors=ancestors,
+            crumb_items=self.breadcrumbs_html(record.parent, record.code_set) if record.parent else None,
+            notes_html=self.notes.notes_html(record.notes, record.code) if record.notes else "",
+            common=common,
+            public_sections=[s for s in sections if not s.protected and s is not common],
+            protected_sections=[s for s in sections if s.protected and s is not common],
             children=self.catalogue.children_of(record),
+            deleted_children=self.catalogue.deleted_children.get(record.code, []),
+            siblings=self.siblings_html(record) if siblings else "",
+            previous=previous,
+            next=following,
             related=[r for r in (self.catalogue.get(c) for c in record.related) if r],
-            note_groups=self.note_groups(record) if record.notes else [],
             meta_description=description,
-            json_ld=Markup(self.json_ld(record, description)),
+            json_ld=Markup(self._json([self.page_json_ld(record, description),
+                                       self.breadcrumb_json_ld(crumbs)])),
             assistant_url=self.assistant_url(record),
             meter_json=self.meter_json,
+            has_protected=any(s.protected for s in sections),
         )
-        protected = {s.id: self.render("_section_body.html", section=s) for s in record.protected_sections}
+        protected = {s.id: self.render("_section_body.html", section=s) for s in sections if s.protected}
         return Page(record.url, html, protected)
 
-    def link_codes(self, text: str) -> Markup:
-        """Note text with every code or block it names linked to its page."""
-        out, last = [], 0
-        for match in CODE_IN_NOTE.finditer(text):
-            key = f"{match.group(1)}-{match.group(2)}" if match.group(2) else match.group(1)
-            target = self.catalogue.get(key)
-            if target is None:
+    def sections_of(self, record: Record) -> list[Section]:
+        """The record's sections in policy order: editors' own, and those the build fills from sources."""
+        written = {s.id: s for s in record.sections}
+        found = []
+        for rule in self.settings.sections:
+            if rule.source is None:
+                if rule.id in written:
+                    found.append(written[rule.id])
                 continue
-            out.append(escape(text[last:match.start()]))
-            out.append(Markup('<a href="{}">{}</a>').format(target.url, match.group(0)))
-            last = match.end()
-        out.append(escape(text[last:]))
-        return Markup("").join(out)
+            html = self.source_html(rule.source, record)
+            if html:
+                found.append(Section(rule.title, rule.id, rule.protected, html, "", 0, [], rule.source))
+        return found
 
-    def note_groups(self, record: Record) -> list[tuple[str, list[Markup]]]:
-        """Instructional notes as list items grouped by kind, in the order coders read them."""
-        groups: dict[str, list[Markup]] = {}
-        for note in record.notes:
-            groups.setdefault(note.kind, []).append(self.note_item(note.kind, note.text, note.inherited_from))
-        return [(NOTE_LABELS.get(kind, kind), groups[kind]) for kind in NOTE_LABELS if kind in groups]
+    def source_html(self, source: str, record: Record) -> Markup:
+        """A section filled from a source, or "" when the source says nothing about the record."""
+        reference = record.reference
+        if source == "history":
+            if record.code_set == "hcpcs" and record.entry is not None:
+                return self._call("hcpcs_history", record)
+            history = getattr(reference, "history", None)
+            if history is None or self.reference is None:
+                return Markup("")
+            return self._call("icd_history", record, history, self.reference.history)
+        if source == "ms-drg":
+            msdrg = getattr(reference, "msdrg", None)
+            if msdrg is None:
+                return Markup("")
+            assert self.reference is not None
+            return self._call("ms_drg", record, msdrg, self.exclusions_html(msdrg.exclusion_collection,
+                                                                              msdrg.excluded_with),
+                              self.drg_groups_html(msdrg.groups), self.reference.msdrg)
+        if source == "gems":
+            gems = getattr(reference, "gems", None)
+            if gems is None or self.reference is None:
+                return Markup("")
+            return self._call("gems", record, gems, self.reference.gems)
+        if source == "hcpcs":
+            return self._call("hcpcs_details", record, record.entry) if record.entry is not None and \
+                record.code_set == "hcpcs" else Markup("")
+        return Markup("")
 
-    @functools.cache  # noqa: B019 - one renderer per build; a category's notes repeat below it
-    def note_item(self, kind: str, text: str, inherited_from: str | None) -> Markup:
-        """One note as a list item."""
-        item = self.link_codes(text)
-        source = self.catalogue.get(inherited_from) if inherited_from else None
-        if source is not None:
-            item += Markup(' <span class="inherited">(applies from <a href="{}">{}</a>)</span>').format(
-                source.url, source.code)
-        return Markup("<li>") + item + Markup("</li>")
+    @functools.cache  # noqa: B019 - a collection serves every code that shares it
+    def exclusions_html(self, collection: str | None, codes: tuple[str, ...]) -> Markup:
+        if not codes:
+            return Markup("")
+        listed = collection is not None and len(codes) > EXCLUSIONS_IN_PLACE
+        return self._call("exclusion_list", collection, codes, exclusion_url(collection) if listed else None)
+
+    def exclusion_lists(self) -> list[Page]:
+        """One page per long MS-DRG CC exclusion list: its principal diagnoses, and the codes it applies to."""
+        if self.reference is None:
+            return []
+        applies: dict[str, list[Record]] = {}
+        for record in self.catalogue.records.values():
+            msdrg = getattr(record.reference, "msdrg", None)
+            if msdrg is not None and msdrg.exclusion_collection:
+                applies.setdefault(msdrg.exclusion_collection, []).append(record)
+        pages = []
+        data = self.reference.msdrg
+        for collection, codes in data.exclusions.items():
+            if len(codes) <= EXCLUSIONS_IN_PLACE or collection not in applies:
+                continue
+            url = exclusion_url(collection)
+            crumbs = [("Home", "/"), ("ICD-10-CM", "/icd-10-cm/"), (f"CC exclusion list {collection}", url)]
+            listed = [self.catalogue.get(code) or code for code in codes]
+            html = self.render("exclusions.html", page_path=url, collection=collection, data=data, codes=listed,
+                               applies=applies[collection],
+                               json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
+            pages.append(Page(url, html))
+        return pages
+
+    @functools.cache  # noqa: B019
+    def drg_groups_html(self, groups: tuple[Any, ...]) -> Markup:
+        return self._call("drg_groups", groups, self.reference.msdrg) if groups and self.reference else Markup("")
+
+    @functools.cache  # noqa: B019 - every child of a parent shows the same breadcrumbs
+    def breadcrumbs_html(self, parent: str, code_set: str) -> Markup:
+        record = self.catalogue.get(parent)
+        chain = ([*self.catalogue.ancestors(record), record] if record is not None else [])
+        return self._call("breadcrumb_items", chain, code_set)
+
+    def siblings_html(self, record: Record) -> Markup:
+        """The codes beside a leaf under its parent, the current one marked."""
+        listing = self._siblings_list(record.parent or "")
+        current = f'<li><a href="{record.url}">'
+        return Markup(listing.replace(current, f'<li aria-current="page"><a href="{record.url}" aria-current="page">', 1))
+
+    @functools.cache  # noqa: B019 - siblings share one list
+    def _siblings_list(self, parent: str) -> str:
+        record = self.catalogue.get(parent)
+        return str(self._call("code_list", self.catalogue.children.get(parent, []), "code-list siblings")) \
+            if record is not None else ""
 
     def not_found(self) -> Page:
-        return Page("/404.html", self.render("404.html", page_path="/404.html"))
+        return Page("/404.html", self.render("404.html", page_path="/404.html", script_url=self.assets["notfound.js"].path,
+                                             codes_url="/search/codes/"))
+
+    def help_page(self) -> Page:
+        url = "/help/assistant/"
+        return Page(url, self.render("help.html", page_path=url))
 
     def search_page(self) -> Page:
         from . import search  # the search page's script and filter choices live with the index
@@ -206,14 +354,19 @@ class Renderer:
 
     # metadata ---------------------------------------------------------------------------
 
-    def assistant_url(self, record: Record) -> str | None:
+    def assistant_url(self, record: Record) -> str:
         template = self.settings.assistant.url
         if template is None:
-            return None
+            return "/help/assistant/"
         return template.replace("{code}", quote(record.code, safe="")).replace(
             "{code_set}", quote(record.code_set, safe=""))
 
-    def json_ld(self, record: Record, description: str) -> str:
+    @staticmethod
+    def _json(value: Any) -> str:
+        # "</" could end the <script> element early; JSON allows "<\/"
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+
+    def page_json_ld(self, record: Record, description: str) -> dict[str, Any]:
         code_set = self.settings.code_sets[record.code_set]
         page: dict[str, Any] = {
             "@context": "https://schema.org",
@@ -228,44 +381,101 @@ class Renderer:
                 "name": record.descriptor,
             },
         }
-        if record.protected_sections:
+        if any(s.protected for s in self.sections_of(record)):
             # Google's paywalled-content markup: the sections a visitor may have to unlock.
             page["isAccessibleForFree"] = False
-            page["hasPart"] = {
-                "@type": "WebPageElement",
-                "isAccessibleForFree": False,
-                "cssSelector": ".protected-section",
-            }
-        # "</" could end the <script> element early; JSON allows "<\/"
-        return json.dumps(page, ensure_ascii=False, indent=1).replace("</", "<\\/")
+            page["hasPart"] = {"@type": "WebPageElement", "isAccessibleForFree": False,
+                               "cssSelector": ".protected-section"}
+        return page
 
-    def sitemaps(self, page_paths: list[str]) -> list[Page]:
-        """sitemap.xml (an index of numbered sitemaps when there are more URLs than one may hold)."""
-        chunks = [page_paths[i:i + SITEMAP_LIMIT] for i in range(0, len(page_paths), SITEMAP_LIMIT)] or [[]]
+    def breadcrumb_json_ld(self, crumbs: list[tuple[str, str]]) -> dict[str, Any]:
+        return {"@context": "https://schema.org", "@type": "BreadcrumbList",
+                "itemListElement": [{"@type": "ListItem", "position": n, "name": name, "item": self.absolute(url)}
+                                    for n, (name, url) in enumerate(crumbs, 1)]}
+
+    def website_json_ld(self) -> dict[str, Any]:
+        return {"@context": "https://schema.org", "@type": "WebSite", "name": self.settings.name,
+                "url": self.absolute("/"),
+                "potentialAction": {"@type": "SearchAction",
+                                    "target": {"@type": "EntryPoint",
+                                               "urlTemplate": self.absolute("/search/?q={search_term_string}")},
+                                    "query-input": "required name=search_term_string"}}
+
+    def sitemaps(self, entries: list[tuple[str, str]]) -> list[Page]:
+        """sitemap.xml (an index of numbered sitemaps when there are more URLs than one may hold).
+
+        `entries`: (URL path, last modified YYYY-MM-DD or "").
+        """
+        chunks = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)] or [[]]
         if len(chunks) == 1:
             return [Page("/sitemap.xml", self.render("sitemap.xml", urls=chunks[0], sitemaps=[]))]
         files = [Page(f"/sitemap-{n}.xml", self.render("sitemap.xml", urls=chunk, sitemaps=[]))
                  for n, chunk in enumerate(chunks, 1)]
-        index = [f"/sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
+        index = [(f"/sitemap-{n}.xml", max((d for _, d in chunk), default="")) for n, chunk in enumerate(chunks, 1)]
         return files + [Page("/sitemap.xml", self.render("sitemap.xml", urls=[], sitemaps=index))]
 
     def robots(self) -> Page:
         return Page("/robots.txt", f"User-agent: *\nDisallow: /auth/\n\nSitemap: {self.absolute('/sitemap.xml')}\n")
 
 
+def exclusion_url(collection: str | None) -> str:
+    return f"/icd-10-cm/cc-exclusions/{collection}/"
+
+
+def is_code_page(record: Record) -> bool:
+    """A page of one code (metered), rather than of a range, chapter, section or folder of codes."""
+    return record.kind in ("code", "category", "subcategory", "modifier", "") and not record.is_range
+
+
 def label_of(record: Record) -> str:
-    """How a page names its record: "CPT® Code 62326", "ICD-10-CM block M50-M54"."""
+    """How a page names its record: "CPT® Code 62326", "ICD-10-CM block M50-M54", "HCPCS J codes"."""
     name = CODE_SETS[record.code_set].label
     if record.kind in ("chapter", "block"):
         return f"{name} {record.kind} {record.code}"
+    if record.kind == "section":
+        return "HCPCS Level II modifiers" if record.code == "modifiers" else f"HCPCS {record.code} codes"
+    if record.kind == "group":
+        return record.descriptor
+    if record.kind == "modifier":
+        return f"HCPCS Modifier {record.code}"
     if record.is_range:
         return f"{name} codes {record.code}"
     return f"{name} Code {record.code}"
 
 
-def _summary_text(text: str, fallback: str, limit: int = 155) -> str:
-    text = re.sub(r"\s+", " ", text).strip() or fallback
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
+def badge_of(record: Record) -> tuple[str, str] | None:
+    """(status, short label) for a badge beside the code, or None for a code in force and unchanged."""
+    word = BADGES.get(record.status)
+    if word is None:
+        return None
+    release = record.change.split(" in ", 1)[1].split(":")[0] if " in " in record.change else ""
+    short = re.sub(r"^(ICD-10-CM|HCPCS Level II) ", "", release)
+    return record.status, f"{word} {short}".strip() if record.status != "terminated" else word
+
+
+def page_title(record: Record, site: str) -> str:
+    """"ICD-10-CM M54.50: Low back pain, unspecified | Codepages", shortened to fit a results page."""
+    tail = f" | {site}"
+    if record.kind in ("section", "group"):
+        return label_of(record) + tail
+    lead = f"{CODE_SETS[record.code_set].label} {record.code}: "
+    room = TITLE_LIMIT - len(tail) - len(lead)
+    descriptor = record.descriptor
+    if len(descriptor) > room:
+        descriptor = descriptor[:max(room - 1, 0)].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+    return f"{lead}{descriptor}{tail}"
+
+
+def meta_description(record: Record, text: str, limit: int = 155) -> str:
+    """A description that names the code first, so that no two pages share one."""
+    lead = f"{label_of(record)}: {record.descriptor}." if record.kind != "group" else f"{record.descriptor}."
+    extra = re.sub(r"\s+", " ", text).strip()
+    if not extra:
+        extra = {"chapter": "Blocks, categories and codes of this chapter, with their instructional notes.",
+                 "block": "Categories and codes of this block, with their instructional notes.",
+                 "deleted": "Deleted code: when it was deleted and the codes that replace it.",
+                 }.get(record.kind if record.kind in ("chapter", "block") else record.status, "")
+    full = f"{lead} {extra}".strip()
+    if len(full) <= limit:
+        return full
+    return full[:limit].rsplit(" ", 1)[0].rstrip(",;:.") + "…"

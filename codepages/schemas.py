@@ -6,21 +6,36 @@ import json
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
 
 from .errors import Problems
 from .yamlfile import Document
 
 SCHEMA_DIR = Path(__file__).parent / "schema"
+# schema fragments kept beside the modules that read what they describe, referred to by their $id
+FRAGMENTS = (Path(__file__).parent / "reference" / "site-reference.schema.json",
+             Path(__file__).parent / "releases" / "release.schema.json")
 TYPE_NAMES = {"string": "text", "array": "a list", "object": "a mapping of keys", "boolean": "true or false",
               "integer": "a whole number", "number": "a number"}
 
 
 @cache
+def registry() -> Registry[Any]:
+    resources = []
+    for path in FRAGMENTS:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((schema["$id"], Resource.from_contents(schema, default_specification=DRAFT202012)))
+    return Registry().with_resources(resources)
+
+
+@cache
 def validator(name: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema.Draft202012Validator(schema, registry=registry())
 
 
 def did_you_mean(word: object, choices: Iterable[object]) -> str:

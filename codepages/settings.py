@@ -48,6 +48,8 @@ class CodeSetSettings:
     long_name: str
     descriptor_source: DescriptorSource
     copyright: str
+    # the release file(s) pages come from; read by codepages.releases (its own typed config)
+    release: dict[str, Any] | None = field(default=None, metadata={"schema": "raw"})
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,16 @@ class Meter:
     free_account_extra_views: int
 
 
+SectionSource = Literal["history", "ms-drg", "gems", "hcpcs"]
+
+
 @dataclass(frozen=True)
 class SectionRule:
     title: str
     id: str
     access: Access
     crosswalk: str | None = None  # the code set whose crosswalk list fills this section
+    source: SectionSource | None = None  # filled by the build from a source, not written by editors
 
     @property
     def protected(self) -> bool:
@@ -107,6 +113,8 @@ class Settings:
     hosting: Hosting = field(default_factory=Hosting)
     # the official ICD-10-CM tabular XML: a path under content/, False for none, None for the default
     icd10cm_release: str | bool | None = None
+    # reference data beside ICD-10-CM codes (None: none); read by codepages.reference (its own typed config)
+    reference: dict[str, Any] | None = field(default=None, metadata={"schema": "raw"})
     # where the settings came from (not part of the file's schema)
     path: Path = field(default=Path("content/site.yaml"), metadata={"schema": False})
     lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, metadata={"schema": False}, repr=False)
@@ -118,6 +126,10 @@ class Settings:
     def section_policy(self) -> dict[str, SectionRule]:
         """Section title → rule, in page order."""
         return {rule.title: rule for rule in self.sections}
+
+    def generated_section(self, source: SectionSource) -> SectionRule | None:
+        """The policy's section filled from `source`, if the site shows it."""
+        return next((rule for rule in self.sections if rule.source == source), None)
 
     @property
     def site_url(self) -> str:
@@ -137,6 +149,15 @@ class Settings:
     @property
     def has_icd_release(self) -> bool:
         return self.icd10cm_release is not False
+
+    def descriptors_from_release(self, code_set: str) -> bool:
+        """Whether the code set's descriptors come from its official release (editors need not write one)."""
+        if code_set == "icd-10-cm":
+            return self.has_icd_release
+        settings = self.code_sets[code_set]
+        if code_set == "cpt":
+            return settings.release is not None and settings.descriptor_source == "licensed"
+        return settings.release is not None
 
 
 def load_settings(path: Path, problems: Problems, base_url: str | None = None) -> Settings | None:

@@ -69,7 +69,7 @@ def page_codes(site: Path) -> dict[str, str]:
     """Every code page of the site: code → code set."""
     return {path.parent.name: key
             for key in ("cpt", "hcpcs", "icd-10-cm") for path in (site / key).glob("**/index.html")
-            if path.parent != site / key}
+            if path.parent != site / key and code_set_of(path.parent.name) is not None}
 
 
 def search_files(site: Path):

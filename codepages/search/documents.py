@@ -46,7 +46,7 @@ def word_documents(catalogue: Catalogue, tree: Tree) -> list[Document]:
     """
     groups: dict[tuple[str, str], list[Record]] = {}
     for record in catalogue.records.values():
-        if not is_generated_seventh(record):
+        if not is_generated_seventh(record) and record.kind != "group":
             groups.setdefault(_group_of(record, tree), []).append(record)
     documents = []
     for (code_set, _), members in sorted(groups.items()):

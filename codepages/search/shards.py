@@ -44,6 +44,8 @@ class CodeEntry(NamedTuple):
 def code_entries(catalogue: Catalogue, tree: Tree) -> list[CodeEntry]:
     entries = []
     for record in catalogue.records.values():
+        if record.kind == "group":  # a folder of CPT codes: its codes are listed themselves
+            continue
         code = record.code
         billable = 0 if record.is_range else None if record.billable is None else int(record.billable)
         row = (code, truncate(record.descriptor, DESCRIPTOR_LIMIT), record.code_set, record.url, billable)

@@ -1,0 +1,68 @@
+"""Parsed sources kept between builds, keyed by what they were made from.
+
+A release file that did not change is not parsed again: its parsed form is pickled in the
+project's `.codepages/cache/`, under a key made of the files' contents (SHA-256) and of the
+code that reads them. A damaged or stale entry is rebuilt, never trusted.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cache
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+CACHE_VERSION = "1"
+
+
+@cache
+def file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a file (remembered per size and time within one process)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def digest_of(path: Path) -> str:
+    stat = path.stat()
+    return file_digest(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+def cached(cache_dir: Path | None, name: str, inputs: Iterable[Path], code: Iterable[Path],
+           make: Callable[[], T], kind: type[T]) -> T:
+    """`make()`, or what an earlier `make()` returned for the same input files and reading code."""
+    if cache_dir is None:
+        return make()
+    key = hashlib.sha256(f"{CACHE_VERSION}|{name}".encode())
+    for path in [*inputs, *code]:
+        key.update(f"|{path.name}|{digest_of(path)}".encode())
+    target = cache_dir / f"{name}-{key.hexdigest()[:32]}.pickle"
+    try:
+        with open(target, "rb") as handle:
+            value = pickle.load(handle)
+        if isinstance(value, kind):
+            return value
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    value = make()
+    for stale in cache_dir.glob(f"{name}-*.pickle"):
+        stale.unlink(missing_ok=True)
+    _store(target, value)
+    return value
+
+
+def _store(target: Path, value: object) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        with os.fdopen(descriptor, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, target)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
