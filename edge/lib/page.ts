@@ -17,7 +17,10 @@
  * Attribute order and whitespace are free; `data-section` and `data-sealed` are double-quoted;
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
  */
+import { escapeHtml } from "./html.ts";
 import { openSealed, type SealKeyring } from "./seal.ts";
+
+export { escapeHtml };
 
 const SEALED_SECTION_TAG = /<section\b[^>]*\sdata-sealed="[^"]*"[^>]*>/g;
 const SEALED_ATTRIBUTE = /\sdata-sealed="[^"]*"/g;
@@ -31,10 +34,6 @@ export interface Unlocked {
   total: number;
   /** sections whose seal opened (the others keep their placeholder) */
   opened: number;
-}
-
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 /** Remove every data-sealed attribute (the output of a personalised response carries none). */
@@ -109,13 +108,13 @@ export async function unlockSections(
   return { html: parts.join(""), total: blocks.length, opened: count };
 }
 
-/** Put `text` (escaped) into the meter banner slot and show it. */
-export function fillBanner(html: string, text: string): string {
+/** Put `bannerHtml` (built from escaped parts, banner.ts) into the meter banner slot and show it. */
+export function fillBanner(html: string, bannerHtml: string): string {
   const match = BANNER_TAG.exec(html);
   if (!match) return html;
   const tagEnd = match.index + match[0].length;
   const close = html.indexOf("</div>", tagEnd);
   if (close < 0) return html;
   const tag = match[0].replace(HIDDEN_ATTRIBUTE, "");
-  return html.slice(0, match.index) + tag + escapeHtml(text) + html.slice(close);
+  return html.slice(0, match.index) + tag + bannerHtml + html.slice(close);
 }

@@ -6,7 +6,7 @@
  * opens only on the page and in the section it was sealed for.
  */
 import { b64urlDecode } from "./b64.ts";
-import { parseKeyList } from "./keys.ts";
+import { EMPTY_KEYRING, importKeyring, type Keyring } from "./keys.ts";
 
 export const SEAL_KEYS_VARIABLE = "CODEPAGES_SEAL_KEYS";
 
@@ -15,20 +15,12 @@ const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MAX_TOKEN_CHARS = 512 * 1024;
 const encoder = new TextEncoder();
 
-export interface SealKeyring {
-  /** key id → AES-GCM key (decrypt only) */
-  keys: Map<string, CryptoKey>;
-}
-
-export const EMPTY_SEAL_KEYRING: SealKeyring = { keys: new Map() };
+export type SealKeyring = Keyring;
+export const EMPTY_SEAL_KEYRING: Keyring = EMPTY_KEYRING;
 
 /** Import `kid1:base64key,...` (32-byte keys). Throws KeyConfigError when missing or malformed. */
-export async function importSealKeys(value: string | undefined): Promise<SealKeyring> {
-  const keys = new Map<string, CryptoKey>();
-  for (const { kid, raw } of parseKeyList(value, SEAL_KEYS_VARIABLE, { min: 32, max: 32 })) {
-    keys.set(kid, await crypto.subtle.importKey("raw", raw, { name: "AES-GCM" }, false, ["decrypt"]));
-  }
-  return { keys };
+export function importSealKeys(value: string | undefined): Promise<Keyring> {
+  return importKeyring(value, SEAL_KEYS_VARIABLE, "aes-gcm");
 }
 
 export function sealAdditionalData(pagePath: string, sectionId: string): Uint8Array<ArrayBuffer> {
