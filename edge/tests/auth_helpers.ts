@@ -238,8 +238,14 @@ export async function callAuth(
 }
 
 /** Call the gate (the metered code page function) with `cookie`, serving `pages`. */
-export async function callGate(path: string, env: Env, cookie?: string, pages = PAGES): Promise<Answer> {
-  const headers = new Headers();
+export async function callGate(
+  path: string,
+  env: Env,
+  cookie?: string,
+  pages = PAGES,
+  extraHeaders: Record<string, string> = {},
+): Promise<Answer> {
+  const headers = new Headers(extraHeaders);
   if (cookie) headers.set("cookie", cookie);
   const request = new Request(`${SITE}${path}`, { headers });
   const server = staticServer(pages);

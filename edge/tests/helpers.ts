@@ -132,6 +132,8 @@ export interface CallOptions {
   server?: StaticServer;
   /** full URL instead of https://codepages.test + path */
   url?: string;
+  /** the client address Netlify reports (context.ip) */
+  ip?: string;
 }
 
 export async function call(path: string, options: CallOptions = {}): Promise<Result> {
@@ -144,7 +146,8 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   });
   const server = options.server ?? staticServer();
   currentRequest = request;
-  const response = await withEnv(options.env ?? BASE_ENV, () => gate(request, server.context));
+  const context = options.ip ? { ...server.context, ip: options.ip } as Context : server.context;
+  const response = await withEnv(options.env ?? BASE_ENV, () => gate(request, context));
   currentRequest = null;
   const setCookie = response.headers.get("set-cookie");
   const cookie = setCookie?.match(/^__Host-cp_meter=([^;]*)/)?.[1] ?? null;
