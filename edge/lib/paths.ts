@@ -37,14 +37,15 @@ export const CODE_SET_ALIASES: Record<string, CodeSet> = {
 const CODE_FORMS: Record<CodeSet, RegExp> = {
   "cpt": /^[0-9]{4}[0-9FTUM]$/,
   "hcpcs": /^(?:[ABCEGHJ-MP-V][0-9]{4}|[A-Z0-9]{2})$/,
-  "icd-10-cm": /^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$/,
+  // the release has codes with a letter second (QA0: 2026), so the second character is free too
+  "icd-10-cm": /^[A-Z][0-9A-Z][0-9A-Z](?:\.[0-9A-Z]{1,4})?$/,
 };
 /** Section keys that are pages but not codes: CPT three-character groups, HCPCS letters. */
 const SECTION_FORMS: Partial<Record<CodeSet, RegExp>> = {
   "cpt": /^[0-9]{3}$/,
   "hcpcs": /^[A-Z]$/,
 };
-const ICD_UNDOTTED = /^[A-Z][0-9][0-9A-Z][0-9A-Z]{0,4}$/;
+const ICD_UNDOTTED = /^[A-Z][0-9A-Z][0-9A-Z][0-9A-Z]{0,4}$/;
 
 /** The folders between the code set and the code (codepages/codesets.py `folders()`). */
 export function codeFolders(codeSet: string, code: string): string[] {

@@ -22,6 +22,12 @@ export { randomToken };
 
 export const SESSION_COOKIE = "__Host-cp_session";
 export const LOGIN_COOKIE = "__Host-cp_login";
+/**
+ * Set by the callback for the page the visitor returns to after signing in: the redirect
+ * chain back from the provider is a cross-site navigation, yet reading that page is what the
+ * visitor asked for. Holds the (encoded) path; two minutes; used once.
+ */
+export const CONTINUE_COOKIE = "__Host-cp_continue";
 export const LOGIN_SECONDS = 600;
 export const SESSION_DAYS_VARIABLE = "CODEPAGES_SESSION_DAYS";
 /** Clock skew tolerated between edge nodes, seconds. */

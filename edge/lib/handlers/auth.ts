@@ -33,6 +33,7 @@ import {
 } from "../oidc.ts";
 import { returnPath } from "../return_path.ts";
 import {
+  CONTINUE_COOKIE,
   encodeLogin,
   encodeSessionCookie,
   LOGIN_COOKIE,
@@ -256,7 +257,11 @@ async function callback(flow: Flow): Promise<Response> {
     { sid, name: identity.name, expiresAt: flow.now + days * 86400 },
     auth.keys,
   );
-  return redirect(login.returnTo, [clearLogin, setCookie(SESSION_COOKIE, cookie, days * 86400)]);
+  return redirect(login.returnTo, [
+    clearLogin,
+    setCookie(SESSION_COOKIE, cookie, days * 86400),
+    setCookie(CONTINUE_COOKIE, encodeURIComponent(login.returnTo.split("?")[0]), 120),
+  ]);
 }
 
 /** Logging out needs intent: a GET (a link, an <img>, a cross-site page) only shows this form. */

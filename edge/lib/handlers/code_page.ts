@@ -26,8 +26,8 @@ import { NetworkAllowance, networkKey, networkOf, utcDay } from "../network.ts";
 import { countSealed, fillBanner, stripSeals, type Unlocked, unlockSections } from "../page.ts";
 import { canonicalPagePath } from "../paths.ts";
 import { SEAL_KEYS_VARIABLE } from "../seal.ts";
-import { clearCookie } from "../cookies.ts";
-import { SESSION_COOKIE } from "../session.ts";
+import { clearCookie, cookieValues } from "../cookies.ts";
+import { CONTINUE_COOKIE, SESSION_COOKIE } from "../session.ts";
 import { type GateSettings, gateSettings, pageSettings } from "../settings.ts";
 import { resolveVisitor, type Visitor } from "../visitor.ts";
 import { chromePage } from "./chrome.ts";
@@ -213,7 +213,12 @@ async function accountPage(
   }
   const openable = unlocked.opened > 0;
   // a navigation from another site does not spend a view by itself: the visitor continues
-  const charge = openable && !page.intent.crossSite;
+  // (coming back from signing in is a cross-site redirect chain, but it is the visitor's intent)
+  const returning = cookieValues(page.request.headers.get("cookie"), CONTINUE_COOKIE)
+    .some((value) => value === encodeURIComponent(page.pagePath));
+  const crossSite = page.intent.crossSite && !returning;
+  if (returning) headers.append("set-cookie", clearCookie(CONTINUE_COOKIE));
+  const charge = openable && !crossSite;
   let result;
   try {
     result = await new PostgresAccountMeterStore(visitor.db).view({
