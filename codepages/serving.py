@@ -45,8 +45,8 @@ def deno_binary() -> str:
         import deno  # the `deno` package on PyPI ships the binary
         return deno.find_deno_bin()
     except (ImportError, FileNotFoundError):
-        raise SetupError("Deno is needed for the preview: install it with "
-                         "'.venv/bin/pip install -r requirements-dev.txt' (package 'deno')") from None
+        raise SetupError("Deno is needed for the preview: run 'make serve' (it installs what the preview needs), "
+                         "or '.venv/bin/pip install -r dev/requirements-preview.txt' (package 'deno')") from None
 
 
 def edge_environment(project: Project) -> dict[str, str]:

@@ -28,6 +28,8 @@ export interface Keyring {
   /** the key that seals or signs */
   currentId: string;
   keys: Map<string, CryptoKey>;
+  /** the same keys' bytes, for the synchronous hot path (fast_crypto.ts); absent in hand-made keyrings */
+  raw?: Map<string, Uint8Array>;
 }
 
 export interface RawKey {
@@ -86,7 +88,7 @@ export async function importKeyring(
         : await crypto.subtle.importKey("raw", bytes, { name: "AES-GCM" }, false, ["decrypt"]),
     );
   }
-  return { variable, currentId: raw[0].kid, keys };
+  return { variable, currentId: raw[0].kid, keys, raw: new Map(raw.map((k) => [k.kid, k.raw])) };
 }
 
 const cache = new Map<string, { value: string | undefined; keyring: Promise<Keyring | KeyConfigError> }>();
