@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: site test check postgresql
+.PHONY: site test check lint postgresql
 
 site: $(VENV)/.installed
 	$(BIN)/python build.py
@@ -13,7 +13,12 @@ site: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(BIN)/python build.py check
 
-test: $(VENV)/.installed-test /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
+# Static checks of the Python build: types (mypy --strict) and lint (ruff).
+lint: $(VENV)/.installed-test
+	$(BIN)/mypy
+	$(BIN)/ruff check codepages tests bench build.py
+
+test: lint $(VENV)/.installed-test /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
 	@$(MAKE) --no-print-directory $(VENV)/.installed-preview
 	$(BIN)/deno lint --config edge/deno.json edge bench/edge_bench.ts
 	$(BIN)/deno fmt --check --config edge/deno.json edge bench/edge_bench.ts

@@ -284,8 +284,9 @@ def copy_project(destination: Path) -> Path:
 
 
 def cache_dirs(project: Path, out: Path) -> list[Path]:
-    """Build state a cold build must not find: `.build-cache/` and anything like it."""
-    candidates = [project / ".build-cache", project / "build-cache", project / ".cache",
+    """Build state a cold build must not find: `.codepages/cache/` (incremental state and parsed
+    sources) and anything like it. Fetched source files (`.codepages/sources/`) are inputs and stay."""
+    candidates = [project / ".codepages" / "cache", project / ".build-cache", project / ".cache",
                   out.parent / f".{out.name}.cache", out.parent / f".{out.name}-cache", out / ".build-cache"]
     candidates += [p for p in project.iterdir() if "cache" in p.name.lower() and p.name != ".pytest_cache"]
     candidates += list(out.parent.glob(f".{out.name}.building-*"))  # a staging folder left by a killed build
@@ -379,10 +380,11 @@ def write_hugo_site(folder: Path, source: Path) -> int:
     (the copy of the project at `source`: the same code and records we built)."""
     sys.path.insert(0, str(source))
     from codepages.codesets import CODE_SETS
-    from codepages.pipeline import Log, Project, load
+    from codepages.log import Log
+    from codepages.pipeline import load
+    from codepages.project import Project
 
-    project = Project(source / "content", source / "templates", folder / "unused-out",
-                      secrets_dir=source / ".dev-secrets")
+    project = Project.at(source, out=folder / "unused-out")
     loaded = load(project, Log(quiet=True))
     catalogue = loaded.catalogue
     folder.mkdir(parents=True, exist_ok=True)

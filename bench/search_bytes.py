@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     header = f"{'kind':<13} {'query':<38} {'files':>5} {'raw KB':>7} {'served':>7} {'typed':>7} {'budget':>7}  within"
     print(header)
     print("-" * len(header))
-    for kind, query, first, typed, budget, measured, status in rows:
+    for kind, query, first, typed, budget, measured, _status in rows:
         typed_kb = kb(typed.raw) if typed else "      -"
         ok = "yes" if measured <= budget else "NO"
         print(f"{kind:<13} {query:<38} {len(first.files):>5} {kb(first.raw)} {kb(first.served)} {typed_kb} "
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind, sizes in groups.items():
         print(f"  {kind:<22} {len(sizes):>3} file(s) {kb(sum(sizes))} KB")
     if args.files:
-        for kind, query, first, typed, *_ in rows:
+        for kind, query, first, _typed, *_ in rows:
             print(f"\n{kind} {query!r}:")
             for path, raw, served in first.files:
                 print(f"  {raw:>8} {served:>8}  {path}")

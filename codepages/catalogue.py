@@ -65,11 +65,11 @@ def resolve(records: list[Record], settings: Settings, problems: Problems,
             continue
         catalogue.records[record.code] = record
     for record in catalogue.records.values():
-        for code, line, what in record.references:
-            if catalogue.get(code) is None and code not in other_codes:
-                problems.add(record.path, line, f"{what} names unknown code {code}")
-            elif what == "'parent'" and not contains(code, record.code):
-                problems.add(record.path, line, f"'parent' names {code}, which does not contain {record.code}")
+        for ref in record.references:
+            if catalogue.get(ref.code) is None and ref.code not in other_codes:
+                problems.add(record.path, ref.line, f"{ref.what} names unknown code {ref.code}")
+            elif ref.field == "parent" and not contains(ref.code, record.code):
+                problems.add(record.path, ref.line, f"'parent' names {ref.code}, which does not contain {record.code}")
         if record.parent and catalogue.get(record.parent):
             catalogue.children.setdefault(record.parent, []).append(record)
     for siblings in catalogue.children.values():

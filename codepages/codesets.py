@@ -9,7 +9,7 @@ from dataclasses import dataclass
 class CodeSet:
     key: str  # folder and URL segment
     label: str  # how the code set is named before a code: "CPT®", "HCPCS", "ICD-10-CM"
-    code_pattern: re.Pattern
+    code_pattern: re.Pattern[str]
     example: str
     rule: str  # a sentence an editor can act on
 
@@ -53,7 +53,7 @@ def code_set_of(code: str) -> CodeSet | None:
     return None
 
 
-def sort_key(code: str) -> tuple:
+def sort_key(code: str) -> tuple[str, int, str]:
     """Order codes as a coder expects: ranges before the codes they start, then by code."""
     first, _, last = code.partition("-")
     return (first, 0 if last else 1, last)

@@ -34,7 +34,7 @@ class Problems:
         except ValueError:
             return path.as_posix()
 
-    def extend(self, other: "Problems") -> None:
+    def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
 
     def __bool__(self) -> bool:

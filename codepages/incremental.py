@@ -1,27 +1,32 @@
-"""Rebuilding only what changed.
+"""Rebuilding only what changed: the build's plan, and the state it is made from.
 
-After every build a small state file (in `.build-cache/`, never published) records two
-fingerprints and the editors' records:
+After every build a small state file (in the project's `.codepages/cache/`, never published)
+records what that build *read*:
 
-- `stats`: size and modification time of every input file plus the options. When nothing
-  differs, the site is up to date and nothing is read at all.
+- `stats`: size and modification time of every input file (content, templates, the build's
+  own code, the official sources it read) plus the options. When nothing differs, the site
+  is up to date and nothing is read at all.
 - `inputs`: the content of everything that shapes every page (templates, stylesheet, site
-  settings, the build code, the ICD-10-CM release, base URL, sealing key). When it differs,
-  everything is rebuilt; when only editors' records differ, only the pages that show them
-  are rendered again.
+  settings, the build code, the sources, base URL, sealing key). When it differs, everything
+  is rebuilt; when only editors' records differ, only the pages that show them are.
+- `records`: each editor's record file as it was read (a digest of the text the build used,
+  taken when reading), its code and parent. A file saved while a build runs is therefore
+  recorded with what that build saw, and rebuilt by the next one.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .catalogue import Catalogue
-from .records import Record, record_paths
+from .project import Project
+from .records import record_paths
 from .sealing import Keyring
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 CODE_DIR = Path(__file__).resolve().parent
 
 
@@ -30,17 +35,59 @@ class BuildState:
     stats: str
     inputs: str
     records: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # path → (digest, code, parent)
+    sources: list[str] = field(default_factory=list)  # source files read besides content/ and templates/
     version: int = STATE_VERSION
 
 
-def state_file(cache_dir: Path, out_dir: Path) -> Path:
-    return cache_dir / f"state-{hashlib.sha1(str(out_dir).encode()).hexdigest()[:12]}.pickle"
+@dataclass
+class Plan:
+    """What a build does: nothing ("up to date"), only the changed pages ("incremental"), or everything ("full")."""
+
+    mode: str
+    state_path: Path
+    stats: str
+    options: str
+    previous: BuildState | None
+
+    @property
+    def full(self) -> bool:
+        return self.mode == "full"
+
+
+def make_plan(project: Project, keyring: Keyring, full: bool) -> Plan:
+    """Decide from the last build's state; reads no content (only file sizes and times)."""
+    options = f"{project.out_dir}|{project.base_url}|{os.environ.get('CONTEXT', '')}|{_keyring_digest(keyring)}"
+    state_path = project.cache_dir / f"state-{hashlib.sha1(str(project.out_dir).encode()).hexdigest()[:12]}.pickle"
+    state = None if full else read_state(state_path)
+    published = (project.out_dir / "index.html").exists()
+    if state is None or not published:
+        return Plan("full", state_path, "", options, None)
+    stats = stats_fingerprint(project, state.sources, options)
+    if state.stats == stats:
+        return Plan("up to date", state_path, stats, options, state)
+    return Plan("incremental", state_path, stats, options, state)
+
+
+def confirm(plan: Plan, project: Project, sources: list[Path]) -> str:
+    """After loading: the inputs fingerprint; an incremental plan becomes full when it differs."""
+    inputs = inputs_fingerprint(project, sources, plan.options)
+    if plan.mode == "incremental" and (plan.previous is None or plan.previous.inputs != inputs):
+        plan.mode = "full"
+    return inputs
+
+
+def finish(plan: Plan, project: Project, catalogue: Catalogue, sources: list[Path], inputs: str) -> None:
+    """Record what this build read."""
+    names = [str(p) for p in sources]
+    stats = plan.stats if plan.stats and plan.previous is not None and plan.previous.sources == names \
+        else stats_fingerprint(project, names, plan.options)
+    write_state(plan.state_path, BuildState(stats, inputs, record_digests(catalogue), names))
 
 
 def read_state(path: Path) -> BuildState | None:
     try:
         state = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
         return None
     return state if isinstance(state, BuildState) and state.version == STATE_VERSION else None
 
@@ -52,73 +99,73 @@ def write_state(path: Path, state: BuildState) -> None:
     temporary.replace(path)
 
 
-def _input_files(content_dir: Path, templates_dir: Path, release: Path | None) -> list[Path]:
-    files = [p for folder in (content_dir, templates_dir, CODE_DIR) for p in folder.rglob("*")
-             if p.is_file() and "__pycache__" not in p.parts]
-    return sorted(files + ([release] if release else []))
+def _tree_files(project: Project) -> list[Path]:
+    return sorted(p for folder in (project.content_dir, project.templates_dir, CODE_DIR) for p in folder.rglob("*")
+                  if p.is_file() and "__pycache__" not in p.parts)
 
 
 def _keyring_digest(keyring: Keyring) -> str:
-    return hashlib.sha256(repr([(kid, key) for kid, key in keyring.keys]).encode()).hexdigest()
+    return hashlib.sha256(repr([(kid, key) for kid, key in keyring.keys]).encode()).hexdigest()[:16]
 
 
-def stats_fingerprint(content_dir: Path, templates_dir: Path, release: Path | None, options: str,
-                      keyring: Keyring) -> str:
-    digest = hashlib.sha1(options.encode() + _keyring_digest(keyring).encode())
-    for path in _input_files(content_dir, templates_dir, release):
+def stats_fingerprint(project: Project, sources: list[str], options: str) -> str:
+    digest = hashlib.sha1(options.encode())
+    for path in [*_tree_files(project), *map(Path, sources)]:
         try:
             stat = path.stat()
         except OSError:
+            digest.update(f"{path}\0missing\n".encode())
             continue
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
 
-def inputs_fingerprint(content_dir: Path, templates_dir: Path, release: Path | None, options: str,
-                       keyring: Keyring) -> str:
-    """Everything but the records' own files, by content (the release by size and time)."""
-    records = set(record_paths(content_dir))
-    digest = hashlib.sha1(options.encode() + _keyring_digest(keyring).encode())
-    for path in _input_files(content_dir, templates_dir, None):
+def inputs_fingerprint(project: Project, sources: list[Path], options: str) -> str:
+    """Everything but the records' own files, by content (big source files by size and time)."""
+    records = set(record_paths(project.content_dir))
+    digest = hashlib.sha1(options.encode())
+    for path in _tree_files(project):
         if path not in records:
             digest.update(str(path).encode() + b"\0" + path.read_bytes())
-    if release is not None and release.exists():
-        stat = release.stat()
-        digest.update(f"{release}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    for source in sources:
+        stat = source.stat()
+        digest.update(f"{source}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
 
 
-def record_digests(content_dir: Path, records: dict[str, Record]) -> dict[str, tuple[str, str, str | None]]:
-    """Each editor's record file: content digest, the code it defines and its parent."""
-    found = {}
-    by_path = {str(r.path): r for r in records.values()}
-    for path in record_paths(content_dir):
-        record = by_path.get(str(path))
-        code = record.code if record else path.stem
-        found[str(path)] = (hashlib.sha1(path.read_bytes()).hexdigest(), code, record.parent if record else None)
-    return found
+def record_digests(catalogue: Catalogue) -> dict[str, tuple[str, str, str | None]]:
+    """Each editor's record as this build read it: digest, the code it defines and its parent."""
+    return {str(r.path): (r.digest, r.code, r.parent) for r in catalogue.records.values() if r.digest is not None}
 
 
-def affected_codes(old: dict, new: dict, catalogue: Catalogue) -> tuple[set[str], set[str]]:
+def changed_pages(previous: BuildState, catalogue: Catalogue) -> tuple[set[str], set[str]]:
     """(codes whose pages must be rendered again, codes whose pages must be removed)."""
+    new = record_digests(catalogue)
     changed: set[str] = set()
-    for path in old.keys() | new.keys():
-        if old.get(path) != new.get(path):
-            for entry in (old.get(path), new.get(path)):
+    for path in previous.records.keys() | new.keys():
+        if previous.records.get(path) != new.get(path):
+            for entry in (previous.records.get(path), new.get(path)):
                 if entry:
                     changed.add(entry[1])
                     if entry[2]:
                         changed.add(entry[2])  # the parent lists the code among its children
+    return affected_by(changed, catalogue)
+
+
+def affected_by(changed: set[str], catalogue: Catalogue) -> tuple[set[str], set[str]]:
+    """The pages that show any of the `changed` codes, and the changed codes that are gone."""
     referrers: dict[str, set[str]] = {}
     for record in catalogue.records.values():
-        shown = record.related + [c for codes in record.crosswalk.values() for c in codes]
+        shown = record.related + [c for codes in record.crosswalk.values() for c in codes] + \
+            [ref.code for ref in record.references if ref.field == "text"]
         for code in shown:
             referrers.setdefault(code, set()).add(record.code)
     affected = set(changed)
     for code in changed:
         affected |= referrers.get(code, set())
-        record = catalogue.get(code)
-        if record is not None and record.parent:
-            affected.add(record.parent)
+        listed = catalogue.get(code)
+        if listed is not None and listed.parent:
+            affected.add(listed.parent)
     removed = {code for code in changed if catalogue.get(code) is None}
     return affected - removed, removed
+

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
+from markdown_it.renderer import RendererHTML
+from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
 
 from .codesets import code_set_of, url_path
+
+InlineRule = Callable[[StateInline, bool], bool]
 
 SAFE_SCHEMES = {"http", "https", "mailto", "tel"}
 SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
@@ -35,7 +41,7 @@ class ParsedSection:
     refs: list[tuple[str, int]] = field(default_factory=list)  # (code, 0-based body line)
 
 
-def _code_ref_rule(state, silent: bool) -> bool:
+def _code_ref_rule(state: StateInline, silent: bool) -> bool:
     match = CODE_REF.match(state.src, state.pos)
     if not match:
         return False
@@ -47,10 +53,10 @@ def _code_ref_rule(state, silent: bool) -> bool:
     return True
 
 
-def _remember_position(rule_fn):
+def _remember_position(rule_fn: InlineRule) -> InlineRule:
     """Wrap an inline rule so the first token it pushes knows where it started."""
 
-    def wrapped(state, silent: bool) -> bool:
+    def wrapped(state: StateInline, silent: bool) -> bool:
         if not silent and state.pending:
             state.pushPending()  # so the rule's own first token is the next one pushed
         start, count = state.pos, len(state.tokens)
@@ -62,7 +68,8 @@ def _remember_position(rule_fn):
     return wrapped
 
 
-def _render_code_ref(self, tokens, idx, options, env) -> str:
+def _render_code_ref(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                     env: EnvType) -> str:
     code = tokens[idx].content
     code_set = code_set_of(code)
     label = html.escape(code)
@@ -71,7 +78,8 @@ def _render_code_ref(self, tokens, idx, options, env) -> str:
     return f'<a class="code-ref" href="{url_path(code_set.key, code)}">{label}</a>'
 
 
-def _render_checked_link(self, tokens, idx, options, env) -> str:
+def _render_checked_link(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                         env: EnvType) -> str:
     token = tokens[idx]
     attr = "href" if token.type == "link_open" else "src"
     if check_link(str(token.attrGet(attr) or "")):
@@ -81,14 +89,19 @@ def _render_checked_link(self, tokens, idx, options, env) -> str:
     return self.renderToken(tokens, idx, options, env)
 
 
-def _render_escaped(self, tokens, idx, options, env) -> str:
+def _render_escaped(self: RendererHTML, tokens: Sequence[Token], idx: int, options: OptionsDict,
+                    env: EnvType) -> str:
     return html.escape(tokens[idx].content)
+
+
+def _accept_link(url: str) -> bool:
+    return True
 
 
 def make_parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True, "linkify": False, "typographer": False})
     md.enable(["table", "strikethrough"])
-    md.validateLink = lambda url: True  # every link is checked by check_link() instead
+    md.validateLink = _accept_link  # type: ignore[method-assign]  # every link is checked by check_link() instead
     for rule in md.inline.ruler.__rules__:
         if rule.name in ("link", "image", "autolink", "html_inline"):
             md.inline.ruler.at(rule.name, _remember_position(rule.fn))
@@ -122,10 +135,15 @@ def check_link(url: str) -> str | None:
     return None
 
 
+def _first_line(token: Token) -> int:
+    """The 0-based body line a block token starts on (block tokens always know it)."""
+    return token.map[0] if token.map else 0
+
+
 def _line_in(inline: Token, pos: int | None) -> int:
     if pos is None:
-        return inline.map[0]
-    return inline.map[0] + inline.content.count("\n", 0, pos)
+        return _first_line(inline)
+    return _first_line(inline) + inline.content.count("\n", 0, pos)
 
 
 def parse_sections(body: str) -> tuple[list[ParsedSection], list[MarkdownIssue]]:
@@ -152,18 +170,19 @@ def parse_sections(body: str) -> tuple[list[ParsedSection], list[MarkdownIssue]]
         if token.type == "heading_open" and token.tag in ("h1", "h2"):
             title = tokens[index + 1].content.strip()
             if token.tag == "h1":
-                issues.append(MarkdownIssue(token.map[0], f"'# {title}' is a page title; sections start with '## '"))
+                issues.append(MarkdownIssue(_first_line(token), f"'# {title}' is a page title; sections start with '## '"))
                 index += 3
                 continue
             close()
-            heading = (title, token.map[0])
+            heading = (title, _first_line(token))
             index += 3
             continue
         if heading is None and token.map is not None:
-            issues.append(MarkdownIssue(token.map[0], "text before the first section; start the body with a '## ' heading"))
-            heading = ("", token.map[0])  # report once, keep scanning for other problems
+            issues.append(MarkdownIssue(_first_line(token),
+                                        "text before the first section; start the body with a '## ' heading"))
+            heading = ("", _first_line(token))  # report once, keep scanning for other problems
         if token.type == "html_block":
-            issues.append(MarkdownIssue(token.map[0], "raw HTML is not allowed in records; use Markdown"))
+            issues.append(MarkdownIssue(_first_line(token), "raw HTML is not allowed in records; use Markdown"))
         if token.type == "inline":
             _check_inline(token, issues, refs)
         current.append(token)
@@ -172,7 +191,7 @@ def parse_sections(body: str) -> tuple[list[ParsedSection], list[MarkdownIssue]]
     return [s for s in sections if s.title], issues
 
 
-def _check_inline(inline: Token, issues: list[MarkdownIssue], refs: list) -> None:
+def _check_inline(inline: Token, issues: list[MarkdownIssue], refs: list[tuple[str, int]]) -> None:
     for child in inline.children or []:
         pos = (child.meta or {}).get("pos")
         if child.type == "html_inline":

@@ -1,111 +1,82 @@
-"""The build pipeline: `load()` reads and checks everything, `build()` writes the site.
+"""The build pipeline: `load()` reads and checks everything, `build()` makes the site.
 
-load:  settings → records → resolve references
-build: render pages → write to a staging folder → swap it in for the output folder
-Each step is timed and logged; every content problem of the run is collected, and any
-problem stops the run before the output folder is touched.
+    build:  plan → load → render → seal → write → index → check → publish → save state
+
+Each step is named and timed in the log. `load` collects every content problem of the run and
+raises them together before anything is written. A full build writes into a staging folder
+that replaces the output folder whole when it is published; an incremental build is the same
+steps over fewer pages, applied to the published folder at the publish step. Either way a
+failed build leaves the output folder exactly as it was.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-import sys
 import time
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import incremental as incremental_state
-from . import rendering, search, sealing
+import jinja2
+
+from . import hosting, incremental, rendering, sealing, search
 from .catalogue import Catalogue, resolve
 from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import ContentError, Problems, SetupError
-from .records import load_record, record_paths
-from .settings import load_settings
+from .log import Log
+from .project import Project
+from .records import Record, load_record, record_paths
+from .settings import Settings, load_settings
 from .sources import load_icd_release, merge_release
-from .writing import InPlace, Staging
+from .writing import InPlace, Part, Staging, Writer
+
+# Rendering is CPU-bound and pages are independent: big catalogues are split across
+# processes. Workers are forked, so they share the loaded catalogue without pickling it.
+PARALLEL_FROM = int(os.environ.get("CODEPAGES_PARALLEL_FROM", "2000"))
+CHUNK = 1_000
 
 
 @dataclass
-class Project:
-    content_dir: Path
-    templates_dir: Path
-    out_dir: Path
-    base_url: str | None = None
-    secrets_dir: Path = Path(".dev-secrets")  # development keys for local builds (git-ignored)
-    cache_dir: Path = Path(".build-cache")  # what the last build saw, for incremental rebuilds (git-ignored)
+class Site:
+    """Everything a build renders from, checked."""
 
-
-@dataclass
-class Log:
-    """Timed steps and progress on stdout (problems go to stderr); quiet keeps only the summary."""
-
-    quiet: bool = False
-    timings: dict[str, float] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-
-    def say(self, message: str) -> None:
-        if not self.quiet:
-            print(message, flush=True)
-
-    @contextmanager
-    def step(self, name: str):
-        start = time.perf_counter()
-        yield
-        elapsed = time.perf_counter() - start
-        self.timings[name] = elapsed
-        self.say(f"  {name:<18} {elapsed * 1000:8.0f} ms")
-
-    def progress(self, name: str, items, total: int, every_seconds: float = 2.0):
-        """Yield items, reporting 'name: done/total' when a step runs long."""
-        last = time.perf_counter()
-        for done, item in enumerate(items, 1):
-            yield item
-            now = time.perf_counter()
-            if now - last >= every_seconds:
-                self.say(f"  {name}: {done}/{total} ({done * 100 // max(total, 1)} %)")
-                last = now
-
-
-@dataclass
-class Loaded:
+    project: Project
+    settings: Settings
     catalogue: Catalogue
-    env: object
+    env: jinja2.Environment
     css: rendering.Asset
     records_read: int  # editors' record files read and checked
+    sources: list[Path] = field(default_factory=list)  # official source files read
 
 
-def load(project: Project, log: Log, only: list[Path] | None = None) -> Loaded:
-    """Read settings, templates and records; raise ContentError with every problem found.
+def load(project: Project, log: Log, only: list[Path] | None = None) -> Site:
+    """Read settings, templates, records and sources; raise ContentError with every problem found.
 
     With `only`, just those records are read; the others are known by their file names.
     """
     problems = Problems()
-    with log.step("settings"):
-        settings = load_settings(project.content_dir / "site.yaml", problems, project.base_url)
-    with log.step("templates"):
-        env = rendering.make_environment(project.templates_dir, problems)
-        css = rendering.stylesheet(project.templates_dir)
-    if settings is None:
+    settings = load_settings(project.settings_file, problems, project.base_url)
+    env = rendering.make_environment(project.templates_dir, problems)
+    if settings is None or env is None:
         raise ContentError(problems)  # records cannot be checked without the section policy
-    with log.step("records"):
-        all_paths = record_paths(project.content_dir)
-        paths = all_paths if only is None else [p for p in only if p.suffix == ".md"]
-        loaded = {p: load_record(p, settings, problems) for p in log.progress("records", paths, len(paths))}
-        records = [r for r in loaded.values() if r is not None]
+    all_paths = record_paths(project.content_dir)
+    paths = all_paths if only is None else [p for p in only if p.suffix == ".md"]
+    loaded = {p: load_record(p, settings, problems) for p in log.progress("records", paths, len(paths))}
+    records = [r for r in loaded.values() if r is not None]
+    sources: list[Path] = []
     if settings.has_icd_release:
-        with log.step("icd-10-cm release"):
-            release = load_icd_release(settings, problems)
-            if release is not None:
-                records = merge_release(release, records, problems)
-    with log.step("references"):
-        # unreadable records and those not loaded still count as existing, by file name,
-        # so one broken file does not make every reference to it a second problem
-        unread = [p for p in all_paths if loaded.get(p) is None or loaded[p].code != p.stem]
-        catalogue = resolve(records, settings, problems, frozenset(p.stem for p in unread))
+        release = load_icd_release(settings, problems)
+        if release is not None:
+            sources.append(release.path)
+            records = merge_release(release, records, problems)
+    # unreadable records and those not loaded still count as existing, by file name,
+    # so one broken file does not make every reference to it a second problem
+    unread = frozenset(p.stem for p in all_paths if (r := loaded.get(p)) is None or r.code != p.stem)
+    catalogue = resolve(records, settings, problems, unread)
     if problems:
         raise ContentError(problems)
-    return Loaded(catalogue, env, css, len(paths))
+    return Site(project, settings, catalogue, env, rendering.stylesheet(project.templates_dir), len(paths), sources)
 
 
 @dataclass
@@ -114,113 +85,148 @@ class BuildResult:
     files: int
     seconds: float
     mode: str = "full"  # "full", "incremental" (only changed pages) or "up to date"
+    largest_folder: tuple[int, str] = (0, "")  # entries, folder
 
 
-def build(project: Project, log: Log, incremental: bool = True) -> BuildResult:
-    """Build the site: in full into a staging folder, or only the pages editors' changes touch."""
-    try:
-        keyring = sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
-    except sealing.SealKeyError as exc:
-        raise SetupError(str(exc)) from None
-    probe = load_settings(project.content_dir / "site.yaml", Problems(), project.base_url)
-    release = probe.icd_release_path if probe else None
-    options = f"{project.out_dir}|{project.base_url}|{os.environ.get('CONTEXT', '')}"
-    state_path = incremental_state.state_file(project.cache_dir, project.out_dir)
-    state = incremental_state.read_state(state_path) if incremental else None
-    published = (project.out_dir / "index.html").exists()
-    stats = incremental_state.stats_fingerprint(project.content_dir, project.templates_dir, release, options, keyring)
-    if state and published and state.stats == stats:
+def build(project: Project, log: Log, full: bool = False) -> BuildResult:
+    """Build the site: every page into a staging folder, or only the pages editors' changes touch."""
+    keyring = _seal_keys(project)
+    with log.step("plan"):
+        plan = incremental.make_plan(project, keyring, full)
+    if plan.mode == "up to date":
         log.say("  nothing changed since the last build")
-        return BuildResult({}, 0, time.perf_counter() - log.started, "up to date")
-
-    loaded = load(project, log)
-    catalogue = loaded.catalogue
-    renderer = rendering.Renderer(loaded.env, catalogue, loaded.css, keyring)
-    inputs = incremental_state.inputs_fingerprint(project.content_dir, project.templates_dir, release, options, keyring)
-    records = incremental_state.record_digests(project.content_dir, catalogue.records)
+        return BuildResult({}, 0, log.elapsed, "up to date")
+    with log.step("load"):
+        site = load(project, log)
+        inputs = incremental.confirm(plan, project, site.sources)
+    catalogue = site.catalogue
+    renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir)
+    writer: Writer = Staging(project.out_dir) if plan.full else InPlace(project.out_dir)
     try:
-        if state and published and state.inputs == inputs:
-            affected, removed = incremental_state.affected_codes(state.records, records, catalogue)
-            writer = InPlace(project.out_dir)
-            with log.step("changed pages"):
-                for code in sorted(removed):
-                    code_set = code_set_of(code)
-                    if code_set is not None:
-                        writer.remove(url_path(code_set.key, code))
-                for code in sorted(affected):
-                    if catalogue.get(code) is not None:
-                        writer.write(catalogue.get(code).url, renderer.record_page(catalogue.get(code)))
-            page_paths = write_common_pages(renderer, catalogue, writer, loaded.css, log)
-            files, mode = writer.files, "incremental"
+        removed: set[str] = set()
+        if plan.full:
+            records = list(catalogue.records.values())
         else:
-            staging = Staging(project.out_dir)
-            try:
-                with log.step("pages"):
-                    staging.files += render_records(renderer, list(catalogue.records.values()), staging, log)
-                page_paths = write_common_pages(renderer, catalogue, staging, loaded.css, log)
-                with log.step("publish"):
-                    staging.publish()
-            except BaseException:
-                staging.discard()
-                raise
-            files, mode = staging.files, "full"
+            assert plan.previous is not None
+            changed, removed = incremental.changed_pages(plan.previous, catalogue)
+            records = [r for code in sorted(changed) if (r := catalogue.get(code)) is not None]
+        for code in sorted(removed):
+            code_set = code_set_of(code)
+            if code_set is not None:
+                writer.remove(url_path(code_set.key, code))
+        page_paths = _page_paths(catalogue)
+        jobs = [renderer.home, renderer.not_found, renderer.search_page, renderer.robots,
+                *(lambda key=key: renderer.code_set_index(key) for key in CODE_SETS)]
+        _render_seal_write(renderer, keyring, records, jobs, writer, log)
+        for page in renderer.sitemaps(page_paths):
+            writer.write(page.url, page.html)
+        writer.write(site.css.path, site.css.content)
+        with log.step("index"):
+            search.write_index(catalogue, project.templates_dir, writer, log)
+        with log.step("check"):
+            stats = writer.stats()
+            hosting.check(stats, site.settings.hosting)
+        with log.step("publish"):
+            writer.publish()
     except rendering.TemplateProblem as exc:
+        writer.discard()
         problems = Problems()
         problems.add(exc.path, exc.line, exc.message)
         raise ContentError(problems) from None
-    incremental_state.write_state(state_path, incremental_state.BuildState(stats, inputs, records))
+    except BaseException:
+        writer.discard()
+        raise
+    with log.step("save state"):
+        incremental.finish(plan, project, catalogue, site.sources, inputs)
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
-    return BuildResult(pages, files, time.perf_counter() - log.started, mode)
+    count, folder = stats.largest_folder()
+    return BuildResult(pages, writer.files, log.elapsed, plan.mode, (count, stats.name(folder)))
 
 
-def write_common_pages(renderer: rendering.Renderer, catalogue: Catalogue, writer, css: rendering.Asset,
-                       log: Log) -> list[str]:
-    """Home, code-set indexes, 404, sitemap, robots.txt and the stylesheet; returns every page path."""
-    with log.step("indexes, sitemap"):
-        writer.write("/", renderer.home())
-        for key in CODE_SETS:
-            writer.write(f"/{key}/", renderer.code_set_index(key))
-        writer.write("/404.html", renderer.not_found())
-        with log.step("search index"):
-            search.write_index(renderer, catalogue, writer.folder, log, getattr(writer, "target", None))
-        writer.write("/search/", renderer.search_page())
-        page_paths = ["/", "/search/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
-        for path, text in renderer.sitemaps(page_paths).items():
-            writer.write(path, text)
-        writer.write("/robots.txt", renderer.robots())
-        writer.write(css.path, css.content)
-    return page_paths
-
-
-# Rendering is CPU-bound and pages are independent: big catalogues are split across
-# processes. Workers are forked, so they share the loaded catalogue without pickling it.
-PARALLEL_FROM = int(os.environ.get("CODEPAGES_PARALLEL_FROM", "2000"))
-CHUNK = 1_000
-_WORK: tuple[rendering.Renderer, list, Staging] | None = None
-
-
-def render_records(renderer: rendering.Renderer, records: list, staging: Staging, log: Log) -> int:
-    global _WORK
-    workers = min(os.cpu_count() or 1, 8)
-    if len(records) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        for record in log.progress("pages", records, len(records)):
-            staging.write(record.url, renderer.record_page(record))
-        return 0  # counted by staging.write already
-    _WORK = (renderer, records, staging)
-    chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
-    written = 0
+def _seal_keys(project: Project) -> sealing.Keyring:
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for count in log.progress("pages", pool.imap_unordered(_render_chunk, chunks), len(chunks)):
-                written += count
-    finally:
-        _WORK = None
-    return written
+        return sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
+    except sealing.SealKeyError as exc:
+        raise SetupError(str(exc)) from None
 
 
-def _render_chunk(bounds: tuple[int, int]) -> int:
-    renderer, records, staging = _WORK
-    for record in records[bounds[0]:bounds[1]]:
-        staging.write(record.url, renderer.record_page(record))
-    return bounds[1] - bounds[0]
+def _page_paths(catalogue: Catalogue) -> list[str]:
+    """Every page of the site, for the sitemap."""
+    return ["/", "/search/"] + [f"/{key}/" for key in CODE_SETS] + [r.url for r in catalogue.records.values()]
+
+
+# the render → seal → write steps, page by page -------------------------------------------------
+
+Work = tuple[rendering.Renderer, sealing.Keyring, list[Record], Writer]
+_WORK: Work | None = None
+STAGES = ("render", "seal", "write")
+
+
+def _render_seal_write(renderer: rendering.Renderer, keyring: sealing.Keyring, records: list[Record],
+                       jobs: list[Callable[[], rendering.Page]], writer: Writer, log: Log) -> None:
+    """Render, seal and write every page; log the time of each of the three steps.
+
+    Big catalogues are split across forked worker processes (each writes its own files, so
+    only counts and timings come back); the times are then CPU time summed over workers.
+    """
+    global _WORK
+    totals = dict.fromkeys(STAGES, 0.0)
+    started = time.perf_counter()
+    workers = min(os.cpu_count() or 1, 8)
+    parallel = (len(records) >= PARALLEL_FROM and workers >= 2 and isinstance(writer, Staging)
+                and "fork" in multiprocessing.get_all_start_methods())
+    if parallel:
+        _WORK = (renderer, keyring, records, writer)
+        chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
+        gc.freeze()  # the loaded catalogue is shared copy-on-write: keep the collector off its pages
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for times, part in log.progress("pages", pool.imap_unordered(_render_chunk, chunks), len(chunks)):
+                    assert isinstance(writer, Staging)
+                    writer.merge(part)
+                    for stage, seconds in times.items():
+                        totals[stage] += seconds
+        finally:
+            _WORK = None
+            gc.unfreeze()
+    else:
+        for _, times in (_render_pages(renderer, keyring, [record], writer) for record in
+                         log.progress("pages", records, len(records))):
+            for stage, seconds in times.items():
+                totals[stage] += seconds
+    for _, times in (_render_pages(renderer, keyring, [job], writer) for job in jobs):
+        for stage, seconds in times.items():
+            totals[stage] += seconds
+    how = f"CPU, {workers} workers" if parallel else "one process"
+    log.say(f"  {len(records) + len(jobs)} pages in {time.perf_counter() - started:.2f} s ({how}):")
+    for stage in STAGES:
+        log.record(stage, totals[stage])
+
+
+def _render_chunk(bounds: tuple[int, int]) -> tuple[dict[str, float], Part]:
+    """In a worker: one chunk of pages; what it wrote goes back to the parent's writer."""
+    assert _WORK is not None
+    renderer, keyring, records, writer = _WORK
+    assert isinstance(writer, Staging)
+    writer.start_part()
+    _, times = _render_pages(renderer, keyring, records[bounds[0]:bounds[1]], writer)
+    return times, writer.end_part()
+
+
+def _render_pages(renderer: rendering.Renderer, keyring: sealing.Keyring,
+                  items: list[Record] | list[Callable[[], rendering.Page]], writer: Writer) -> tuple[int, dict[str, float]]:
+    times = dict.fromkeys(STAGES, 0.0)
+    clock = time.process_time if _WORK is not None else time.perf_counter
+    for item in items:
+        start = clock()
+        page = renderer.record_page(item) if isinstance(item, Record) else item()
+        rendered = clock()
+        html = sealing.seal_page(keyring, page.url, page.html, page.protected) if page.protected else page.html
+        sealed = clock()
+        writer.write(page.url, html)
+        times["render"] += rendered - start
+        times["seal"] += sealed - rendered
+        times["write"] += clock() - sealed
+    return len(items), times
+

@@ -1,18 +1,33 @@
 """Code records: `content/<code-set>/<CODE>.md`, YAML front matter and `## ` sections."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from . import schemas, yamlfile
 from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import Problems
 from .markdown import ParsedSection, parse_sections
+from .releases.icd10cm import Note
 from .settings import Settings
 from .textfile import read_text
 
 
-@dataclass
+class Reference(NamedTuple):
+    """A code an editor's record names: in which field (parent, related, crosswalk.<set>, text) and on which line."""
+
+    code: str
+    line: int
+    field: str
+
+    @property
+    def what(self) -> str:
+        return f"'[[{self.code}]]'" if self.field == "text" else f"'{self.field}'"
+
+
+@dataclass(slots=True)
 class Section:
     title: str
     id: str
@@ -23,7 +38,7 @@ class Section:
     crosswalk: list[str] = field(default_factory=list)  # codes listed under the section
 
 
-@dataclass
+@dataclass(slots=True)
 class Record:
     path: Path
     code_set: str
@@ -36,12 +51,17 @@ class Record:
     crosswalk: dict[str, list[str]] = field(default_factory=dict)
     synonyms: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
-    references: list[tuple[str, int, str]] = field(default_factory=list)  # (code, line, what names it)
+    references: list[Reference] = field(default_factory=list)
     field_lines: dict[str, int] = field(default_factory=dict)  # front-matter key → line
     not_in_release: bool = False
     kind: str = ""  # ICD-10-CM release entries: chapter, block, category, subcategory or code
-    notes: list = field(default_factory=list)  # instructional notes from the official release
+    notes: list[Note] = field(default_factory=list)  # instructional notes from the official release
     official: bool = False  # comes from (or is merged with) an official release entry
+    digest: str | None = None  # of the editor's file as it was read (None: from a release only)
+    url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = url_path(self.code_set, self.code)
 
     @property
     def code_line(self) -> int:
@@ -50,10 +70,6 @@ class Record:
     @property
     def is_range(self) -> bool:
         return "-" in self.code
-
-    @property
-    def url(self) -> str:
-        return url_path(self.code_set, self.code)
 
     @property
     def public_sections(self) -> list[Section]:
@@ -90,6 +106,7 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
     text = read_text(path, problems)
     if text is None:
         return None
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     parts = split_front_matter(text)
     if isinstance(parts, str):
         problems.add(path, 1, parts)
@@ -119,6 +136,7 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
         synonyms=_texts(data.get("synonyms")),
         field_lines={key: doc.line_of((key,)) for key in data},
         not_in_release=data.get("not_in_release") is True,
+        digest=digest,
     )
     if "descriptor" not in data and not (record.code_set == "icd-10-cm" and settings.has_icd_release):
         problems.add(path, doc.line_of(()), "missing required field 'descriptor'")
@@ -128,15 +146,15 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
     return record
 
 
-def _text_or_none(value) -> str | None:
+def _text_or_none(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _texts(value) -> list[str]:
+def _texts(value: object) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _check_identity(record: Record, data: dict, doc: yamlfile.Document, problems: Problems) -> None:
+def _check_identity(record: Record, data: dict[str, Any], doc: yamlfile.Document, problems: Problems) -> None:
     path, code = record.path, record.code
     code_set = CODE_SETS[record.code_set]
     if isinstance(data.get("code_set"), str) and data["code_set"] in CODE_SETS and data["code_set"] != code_set.key:
@@ -159,14 +177,15 @@ def _check_identity(record: Record, data: dict, doc: yamlfile.Document, problems
 
 def _collect_references(record: Record, doc: yamlfile.Document, problems: Problems) -> None:
     """Check the form of every code the front matter names; keep them for resolution."""
-    named: list[tuple[str, tuple, str, str | None]] = []
+    named: list[tuple[str, tuple[str | int, ...], str, str | None]] = []
     if record.parent:
-        named.append((record.parent, ("parent",), "'parent'", record.code_set))
-    named += [(c, ("related", i), "'related'", None) for i, c in enumerate(record.related)]
+        named.append((record.parent, ("parent",), "parent", record.code_set))
+    named += [(c, ("related", i), "related", None) for i, c in enumerate(record.related)]
     for key, codes in record.crosswalk.items():
-        named += [(c, ("crosswalk", key, i), f"'crosswalk.{key}'", key) for i, c in enumerate(codes)]
-    for code, location, what, expected_set in named:
+        named += [(c, ("crosswalk", key, i), f"crosswalk.{key}", key) for i, c in enumerate(codes)]
+    for code, location, name, expected_set in named:
         line = doc.line_of(location)
+        what = f"'{name}'"
         found = code_set_of(code)
         if found is None:
             hint = f" (did you mean '{code.upper()}'?)" if code_set_of(code.upper()) else ""
@@ -176,12 +195,12 @@ def _collect_references(record: Record, doc: yamlfile.Document, problems: Proble
         elif code == record.code:
             problems.add(record.path, line, f"{what} names the record's own code {code}")
         else:
-            record.references.append((code, line, what))
+            record.references.append(Reference(code, line, name))
 
 
-def _load_sections(record: Record, body: str, body_line: int, access_overrides, doc, settings: Settings,
-                   problems: Problems) -> None:
-    policy = settings.sections
+def _load_sections(record: Record, body: str, body_line: int, access_overrides: Any, doc: yamlfile.Document,
+                   settings: Settings, problems: Problems) -> None:
+    policy = settings.section_policy
     overrides: dict[str, str] = access_overrides if isinstance(access_overrides, dict) else {}
     for title, access in overrides.items():
         line = doc.line_of(("section_access", title))
@@ -204,14 +223,14 @@ def _load_sections(record: Record, body: str, body_line: int, access_overrides, 
                          f"(first on line {body_line + by_title[section.title].line})")
         else:
             by_title[section.title] = section
-        record.references += [(code, body_line + ref_line, f"'[[{code}]]'") for code, ref_line in section.refs]
-    for title, rule in sorted(policy.items(), key=lambda item: item[1].order):
+        record.references += [Reference(code, body_line + ref_line, "text") for code, ref_line in section.refs]
+    for title, rule in policy.items():  # in page order
         written = by_title.get(title)
         crosswalk = record.crosswalk.get(rule.crosswalk, []) if rule.crosswalk else []
         if written is None and not crosswalk:
             continue
         protected = rule.protected or overrides.get(title) == "protected"
-        line = body_line + written.line if written else doc.line_of(("crosswalk", rule.crosswalk))
+        line = body_line + written.line if written else doc.line_of(("crosswalk", rule.crosswalk or ""))
         if record.is_range and protected:
             problems.add(record.path, line, f"section '{title}' is protected, but range pages are not metered: "
                          f"put protected guidance on the codes' own records")

@@ -1,17 +1,20 @@
-"""Pages from templates: Jinja2 turns the catalogue into HTML, sitemap and robots.txt.
+"""Pages from templates: Jinja2 turns the catalogue into HTML, the sitemap and robots.txt.
 
-Protected sections never reach a public page: a page carries each one as a placeholder
-with a stable id. `protected_html()` renders their content separately (for sealing).
+A code page is rendered as its public, gated version: each protected section appears only as
+its placeholder (with a stable id); the section's own content is rendered separately into
+`Page.protected`, for the seal step (`sealing.seal_page`), and never into the page itself.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
@@ -20,8 +23,7 @@ from markupsafe import Markup, escape
 from .catalogue import Catalogue
 from .codesets import CODE_SETS
 from .errors import Problems
-from .records import Record, Section
-from .sealing import Keyring
+from .records import Record
 
 NOTE_LABELS = {
     "includes": "Includes",
@@ -35,7 +37,8 @@ NOTE_LABELS = {
     "seventh_character": "7th characters",
 }
 CODE_IN_NOTE = re.compile(r"(?<![A-Za-z0-9.])([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?:-([A-Z]\d[0-9A-Z]))?")
-PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html")
+PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html",
+                  "sitemap.xml")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 
 
@@ -43,6 +46,16 @@ SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 class Asset:
     path: str  # URL path, e.g. /assets/site.3f2a9c1b07.css
     content: bytes
+
+
+@dataclass
+class Page:
+    """One rendered file: its URL path, its public HTML, and the protected sections' content
+    (section id → HTML) that the seal step turns into tokens."""
+
+    url: str
+    html: str
+    protected: dict[str, str] = field(default_factory=dict)
 
 
 class TemplateProblem(Exception):
@@ -65,7 +78,7 @@ def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environm
         lstrip_blocks=True,
     )
     ok = True
-    for name in sorted(env.list_templates(extensions=["html"])):
+    for name in sorted(env.list_templates(extensions=["html", "xml"])):
         try:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
@@ -87,41 +100,33 @@ def stylesheet(templates_dir: Path) -> Asset:
 class Renderer:
     """Renders every page of a catalogue. Template faults become problems with file and line."""
 
-    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, keyring: Keyring):
+    def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, templates_dir: Path):
         self.env = env
         self.catalogue = catalogue
         self.settings = catalogue.settings
-        self.keyring = keyring
-        self.meter_json = Markup(json.dumps(self.settings["meter"], sort_keys=True))
+        self.templates_dir = templates_dir
+        self.meter_json = Markup(json.dumps(dataclasses.asdict(self.settings.meter), sort_keys=True))
         env.globals.update(
-            site=self.settings.raw,
+            site=self.settings,
             code_sets=CODE_SETS,
-            settings_code_sets=self.settings["code_sets"],
+            settings_code_sets=self.settings.code_sets,
             css_url=css.path,
             record_of=catalogue.get,
-            label_of=self.label_of,
+            label_of=label_of,
             absolute=self.absolute,
         )
 
     def absolute(self, path: str) -> str:
-        return self.settings.base_url + path
+        return self.settings.site_url + path
 
-    def label_of(self, record: Record) -> str:
-        name = CODE_SETS[record.code_set].label
-        if record.kind in ("chapter", "block"):
-            return f"{name} {record.kind} {record.code}"
-        if record.is_range:
-            return f"{name} codes {record.code}"
-        return f"{name} Code {record.code}"
-
-    def render(self, template: str, **context) -> str:
+    def render(self, template: str, **context: Any) -> str:
         try:
             return self.env.get_template(template).render(**context)
         except jinja2.TemplateError as exc:
             raise self._template_problem(exc) from None
 
     def _template_problem(self, exc: Exception) -> TemplateProblem:
-        templates = Path(self.env.loader.searchpath[0]).resolve()
+        templates = self.templates_dir.resolve()
         for frame in reversed(traceback.extract_tb(exc.__traceback__)):
             if frame.filename and Path(frame.filename).resolve().is_relative_to(templates):
                 return TemplateProblem(Path(frame.filename), frame.lineno or 1, f"template error: {exc}")
@@ -129,20 +134,21 @@ class Renderer:
 
     # pages ------------------------------------------------------------------------------
 
-    def home(self) -> str:
+    def home(self) -> Page:
         counts = self.catalogue.counts()
-        return self.render("home.html", page_path="/", counts=counts,
-                           top_level={key: self.catalogue.top_level(key) for key in CODE_SETS})
+        return Page("/", self.render("home.html", page_path="/", counts=counts,
+                                     top_level={key: self.catalogue.top_level(key) for key in CODE_SETS}))
 
-    def code_set_index(self, key: str) -> str:
-        return self.render("code_set.html", page_path=f"/{key}/", code_set=key,
-                           entries=self.catalogue.top_level(key), children_of=self.catalogue.children_of)
+    def code_set_index(self, key: str) -> Page:
+        return Page(f"/{key}/", self.render("code_set.html", page_path=f"/{key}/", code_set=key,
+                                            entries=self.catalogue.top_level(key),
+                                            children_of=self.catalogue.children_of))
 
-    def record_page(self, record: Record) -> str:
+    def record_page(self, record: Record) -> Page:
         template = "range.html" if record.is_range else "code.html"
         common = next((s for s in record.public_sections if s.id == "common-language"), None)
         description = _summary_text(common.text if common else "", record.descriptor)
-        return self.render(
+        html = self.render(
             template,
             page_path=record.url,
             record=record,
@@ -154,16 +160,10 @@ class Renderer:
             meta_description=description,
             json_ld=Markup(self.json_ld(record, description)),
             assistant_url=self.assistant_url(record),
-            sealed=self.sealed_sections(record),
             meter_json=self.meter_json,
         )
-
-    def sealed_sections(self, record: Record) -> dict[str, str]:
-        """Each protected section's content, sealed for this page only (the edge opens it)."""
-        return {
-            section.id: self.keyring.seal(record.url, section.id, self.protected_html(record, section))
-            for section in record.protected_sections
-        }
+        protected = {s.id: self.render("_section_body.html", section=s) for s in record.protected_sections}
+        return Page(record.url, html, protected)
 
     def link_codes(self, text: str) -> Markup:
         """Note text with every code or block it names linked to its page."""
@@ -186,9 +186,9 @@ class Renderer:
             groups.setdefault(note.kind, []).append(self.note_item(note.kind, note.text, note.inherited_from))
         return [(NOTE_LABELS.get(kind, kind), groups[kind]) for kind in NOTE_LABELS if kind in groups]
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache  # noqa: B019 - one renderer per build; a category's notes repeat below it
     def note_item(self, kind: str, text: str, inherited_from: str | None) -> Markup:
-        """One note as a list item; cached, since a category's notes repeat on every code below it."""
+        """One note as a list item."""
         item = self.link_codes(text)
         source = self.catalogue.get(inherited_from) if inherited_from else None
         if source is not None:
@@ -196,35 +196,35 @@ class Renderer:
                 source.url, source.code)
         return Markup("<li>") + item + Markup("</li>")
 
-    def not_found(self) -> str:
-        return self.render("404.html", page_path="/404.html")
+    def not_found(self) -> Page:
+        return Page("/404.html", self.render("404.html", page_path="/404.html"))
 
-    def search_page(self) -> str:
+    def search_page(self) -> Page:
         from . import search  # the search page's script and filter choices live with the index
-        return self.render("search.html", page_path="/search/", search=search.page_context(self))
-
-    def protected_html(self, record: Record, section: Section) -> str:
-        """The full content of one protected section (never written to a public file)."""
-        return self.render("_section_body.html", section=section)
+        return Page("/search/", self.render("search.html", page_path="/search/",
+                                            search=search.page_context(self.catalogue, self.templates_dir)))
 
     # metadata ---------------------------------------------------------------------------
 
-    def assistant_url(self, record: Record) -> str:
-        template = self.settings["assistant"]["url"]
-        return template.replace("{code}", quote(record.code, safe="")).replace("{code_set}", quote(record.code_set, safe=""))
+    def assistant_url(self, record: Record) -> str | None:
+        template = self.settings.assistant.url
+        if template is None:
+            return None
+        return template.replace("{code}", quote(record.code, safe="")).replace(
+            "{code_set}", quote(record.code_set, safe=""))
 
     def json_ld(self, record: Record, description: str) -> str:
-        code_set = self.settings["code_sets"][record.code_set]
-        page = {
+        code_set = self.settings.code_sets[record.code_set]
+        page: dict[str, Any] = {
             "@context": "https://schema.org",
             "@type": "WebPage",
-            "name": f"{self.label_of(record)}: {record.descriptor}",
+            "name": f"{label_of(record)}: {record.descriptor}",
             "url": self.absolute(record.url),
             "description": description,
             "about": {
                 "@type": "MedicalCode",
                 "codeValue": record.code,
-                "codingSystem": code_set["name"].replace("®", ""),
+                "codingSystem": code_set.name.replace("®", ""),
                 "name": record.descriptor,
             },
         }
@@ -239,34 +239,28 @@ class Renderer:
         # "</" could end the <script> element early; JSON allows "<\/"
         return json.dumps(page, ensure_ascii=False, indent=1).replace("</", "<\\/")
 
-    def sitemaps(self, page_paths: list[str]) -> dict[str, str]:
-        """sitemap.xml (an index when there are more URLs than one sitemap may hold)."""
+    def sitemaps(self, page_paths: list[str]) -> list[Page]:
+        """sitemap.xml (an index of numbered sitemaps when there are more URLs than one may hold)."""
         chunks = [page_paths[i:i + SITEMAP_LIMIT] for i in range(0, len(page_paths), SITEMAP_LIMIT)] or [[]]
-        files = {}
-
-        def urlset(paths: list[str]) -> str:
-            entries = "".join(f"<url><loc>{_xml(self.absolute(p))}</loc></url>\n" for p in paths)
-            return ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                    f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n{entries}</urlset>\n')
-
         if len(chunks) == 1:
-            files["/sitemap.xml"] = urlset(chunks[0])
-            return files
-        index_entries = ""
-        for number, chunk in enumerate(chunks, 1):
-            files[f"/sitemap-{number}.xml"] = urlset(chunk)
-            index_entries += f"<sitemap><loc>{_xml(self.absolute(f'/sitemap-{number}.xml'))}</loc></sitemap>\n"
-        files["/sitemap.xml"] = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-                                 '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-                                 f"{index_entries}</sitemapindex>\n")
-        return files
+            return [Page("/sitemap.xml", self.render("sitemap.xml", urls=chunks[0], sitemaps=[]))]
+        files = [Page(f"/sitemap-{n}.xml", self.render("sitemap.xml", urls=chunk, sitemaps=[]))
+                 for n, chunk in enumerate(chunks, 1)]
+        index = [f"/sitemap-{n}.xml" for n in range(1, len(chunks) + 1)]
+        return files + [Page("/sitemap.xml", self.render("sitemap.xml", urls=[], sitemaps=index))]
 
-    def robots(self) -> str:
-        return f"User-agent: *\nDisallow: /auth/\n\nSitemap: {self.absolute('/sitemap.xml')}\n"
+    def robots(self) -> Page:
+        return Page("/robots.txt", f"User-agent: *\nDisallow: /auth/\n\nSitemap: {self.absolute('/sitemap.xml')}\n")
 
 
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def label_of(record: Record) -> str:
+    """How a page names its record: "CPT® Code 62326", "ICD-10-CM block M50-M54"."""
+    name = CODE_SETS[record.code_set].label
+    if record.kind in ("chapter", "block"):
+        return f"{name} {record.kind} {record.code}"
+    if record.is_range:
+        return f"{name} codes {record.code}"
+    return f"{name} Code {record.code}"
 
 
 def _summary_text(text: str, fallback: str, limit: int = 155) -> str:

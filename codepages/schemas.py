@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 
 import jsonschema
@@ -16,18 +17,18 @@ TYPE_NAMES = {"string": "text", "array": "a list", "object": "a mapping of keys"
               "integer": "a whole number", "number": "a number"}
 
 
-@lru_cache(maxsize=None)
+@cache
 def validator(name: str) -> jsonschema.Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
 
-def did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: object, choices: Iterable[object]) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
-def field_name(path) -> str:
+def field_name(path: Iterable[str | int]) -> str:
     name = ""
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
@@ -57,8 +58,8 @@ def check(doc: Document, schema_name: str, path: Path, problems: Problems, what:
                                  f"unknown {what} '{key}'{inside}{did_you_mean(key, known)}")
             continue
         if kind == "type":
-            wanted = error.validator_value
-            wanted = " or ".join(TYPE_NAMES.get(t, t) for t in (wanted if isinstance(wanted, list) else [wanted]))
+            types = error.validator_value
+            wanted = " or ".join(TYPE_NAMES.get(str(t), str(t)) for t in (types if isinstance(types, list) else [types]))
             hint = " (put the value in quotes)" if wanted == "text" else ""
             message = f"'{name}' must be {wanted}{hint}"
         elif kind == "enum":

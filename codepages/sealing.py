@@ -239,3 +239,19 @@ def _create_dev_key_file(path: Path) -> None:
             pass
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def seal_page(keyring: Keyring, url: str, html: str, protected: Mapping[str, str]) -> str:
+    """The page with each protected section's content sealed into its section tag.
+
+    The render step leaves `data-section="ID"` on each protected section's tag; the token goes
+    right after it, as `data-sealed="TOKEN"` (the markup contract of edge/README.md).
+    """
+    for section_id, content in protected.items():
+        anchor = f' data-section="{section_id}"'
+        at = html.find(anchor)
+        if at < 0 or html.find(anchor, at + 1) >= 0:
+            raise ValueError(f"{url}: the page must hold section {section_id!r} exactly once to seal it")
+        at += len(anchor)
+        html = f'{html[:at]} data-sealed="{keyring.seal(url, section_id, content)}"{html[at:]}'
+    return html

@@ -1,67 +1,146 @@
-"""Site settings (content/site.yaml): names, links, quotas and the section policy."""
+"""Site settings (content/site.yaml), typed.
+
+The file is checked against `schema/site.schema.json` first (errors with their lines, in the
+words of the schema); only a valid document becomes a `Settings` object. The dataclasses
+below mirror the schema one to one (a test walks both and fails when they drift apart), so
+the rest of the build reads `settings.meter.guest_views`, never a dict.
+"""
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from . import schemas, yamlfile
 from .errors import Problems
 from .textfile import read_text
+
+Access = Literal["public", "protected"]
+DescriptorSource = Literal["official", "paraphrase", "licensed"]
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str | None = None  # a link without an address is not shown
+
+
+@dataclass(frozen=True)
+class AccountLinks:
+    login_url: str
+    register_url: str
+    logout_url: str
+
+
+@dataclass(frozen=True)
+class Assistant:
+    question: str
+    call_to_action: str
+    url: str | None = None  # with {code} and {code_set}; unset: the box explains how to set it
+
+
+@dataclass(frozen=True)
+class CodeSetSettings:
+    name: str
+    long_name: str
+    descriptor_source: DescriptorSource
+    copyright: str
+
+
+@dataclass(frozen=True)
+class Meter:
+    period_days: int
+    guest_views: int
+    free_account_extra_views: int
 
 
 @dataclass(frozen=True)
 class SectionRule:
     title: str
     id: str
-    access: str  # "public" | "protected"
-    crosswalk: str | None  # the code set whose crosswalk fills this section
-    order: int
+    access: Access
+    crosswalk: str | None = None  # the code set whose crosswalk list fills this section
 
     @property
     def protected(self) -> bool:
         return self.access == "protected"
 
 
-@dataclass
-class Settings:
-    raw: dict
-    path: Path
-    lines: dict = field(default_factory=dict)
+@dataclass(frozen=True)
+class Placeholder:
+    title: str
+    text: str
+    link_label: str
 
-    def line_of(self, key: str) -> int:
-        return self.lines.get((key,), 1)
+
+@dataclass(frozen=True)
+class Placeholders:
+    guest: Placeholder
+    free_account: Placeholder
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """What the host accepts (Netlify's documented limits, with room to grow); the build checks its output."""
+
+    max_entries_per_folder: int = 10_000  # Netlify: a deploy fails above 54,000 files in one folder
+    max_file_bytes: int = 10_000_000  # Netlify: files over 10 MB are not supported by its CDN
+    max_files: int = 500_000  # Netlify sets no total; this keeps deploys to minutes
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    base_url: str
+    nav: list[Link]
+    account: AccountLinks
+    assistant: Assistant
+    code_sets: dict[str, CodeSetSettings]
+    meter: Meter
+    sections: list[SectionRule]
+    placeholders: Placeholders
+    tagline: str = ""
+    language: str = "en"
+    hosting: Hosting = field(default_factory=Hosting)
+    # the official ICD-10-CM tabular XML: a path under content/, False for none, None for the default
+    icd10cm_release: str | bool | None = None
+    # where the settings came from (not part of the file's schema)
+    path: Path = field(default=Path("content/site.yaml"), metadata={"schema": False})
+    lines: dict[tuple[str | int, ...], int] = field(default_factory=dict, metadata={"schema": False}, repr=False)
+
+    def line_of(self, *key: str | int) -> int:
+        return self.lines.get(tuple(key), 1)
 
     @property
-    def sections(self) -> dict[str, SectionRule]:
-        return {
-            rule["title"]: SectionRule(rule["title"], rule["id"], rule["access"], rule.get("crosswalk"), order)
-            for order, rule in enumerate(self.raw["sections"])
-        }
+    def section_policy(self) -> dict[str, SectionRule]:
+        """Section title → rule, in page order."""
+        return {rule.title: rule for rule in self.sections}
+
+    @property
+    def site_url(self) -> str:
+        return self.base_url.rstrip("/")
 
     @property
     def icd_release_path(self) -> Path | None:
         """The ICD-10-CM release to read, or None when the site has none."""
-        value = self.raw.get("icd10cm_release")
+        value = self.icd10cm_release
         if value is False:
             return None
         if value is None or value is True:
-            from .icd10cm import default_release_path
+            from .releases.icd10cm import default_release_path
             return default_release_path()
         return (self.path.parent / value).resolve()
 
     @property
     def has_icd_release(self) -> bool:
-        return self.raw.get("icd10cm_release") is not False
-
-    @property
-    def base_url(self) -> str:
-        return self.raw["base_url"].rstrip("/")
-
-    def __getitem__(self, key):
-        return self.raw[key]
+        return self.icd10cm_release is not False
 
 
 def load_settings(path: Path, problems: Problems, base_url: str | None = None) -> Settings | None:
+    """The settings of `path`, or None with every problem added to `problems`."""
     text = read_text(path, problems)
     if text is None:
         return None
@@ -77,8 +156,16 @@ def load_settings(path: Path, problems: Problems, base_url: str | None = None) -
         doc.data["base_url"] = base_url
     if not schemas.check(doc, "site.schema.json", path, problems, what="setting"):
         return None
+    if not _sections_are_distinct(doc, path, problems):
+        return None
+    settings = from_data(Settings, doc.data)
+    return dataclasses.replace(settings, path=path, lines=doc.lines)
+
+
+def _sections_are_distinct(doc: yamlfile.Document, path: Path, problems: Problems) -> bool:
     seen: dict[str, dict[str, int]] = {"title": {}, "id": {}, "crosswalk": {}}
     ok = True
+    assert isinstance(doc.data, dict)
     for index, rule in enumerate(doc.data["sections"]):
         for key, firsts in seen.items():
             value = rule.get(key)
@@ -89,4 +176,32 @@ def load_settings(path: Path, problems: Problems, base_url: str | None = None) -
                 problems.add(path, line, f"section {key} '{value}' is given twice (first on line {firsts[value]})")
                 ok = False
             firsts[value] = line
-    return Settings(doc.data, path, doc.lines) if ok else None
+    return ok
+
+
+T = typing.TypeVar("T")
+
+
+def from_data(cls: type[T], data: Any) -> T:
+    """Build dataclass `cls` from schema-valid data (nested dataclasses, lists, dicts, literals)."""
+    return typing.cast(T, _convert(cls, data))
+
+
+def _convert(kind: Any, value: Any) -> Any:
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        hints = typing.get_type_hints(kind)
+        return kind(**{f.name: _convert(hints[f.name], value[f.name])
+                       for f in dataclasses.fields(kind) if f.name in value})
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return [_convert(item, v) for v in value]
+    if origin is dict:
+        _, item = typing.get_args(kind)
+        return {k: _convert(item, v) for k, v in value.items()}
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(kind):
+            if dataclasses.is_dataclass(option) and isinstance(value, dict):
+                return _convert(option, value)
+        return value
+    return value

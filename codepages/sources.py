@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from .codesets import CODE_SETS
 from .errors import Problems
-from .icd10cm import Release, ReleaseError, read_release
 from .records import Record
+from .releases.icd10cm import Release, ReleaseError, read_release
 from .settings import Settings
 
 OFFICIAL_FIELDS = ("descriptor", "parent", "billable")

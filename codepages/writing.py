@@ -1,13 +1,24 @@
-"""Output: write into a fresh folder beside the target, then swap it in.
+"""Output: the one writer interface of the build, in two kinds.
 
-A failed build never touches the published folder; a finished one replaces it whole.
+- `Staging` (a full build): files go into a fresh folder beside the site, which replaces the
+  site whole when `publish()` is called. A failed build never touches the published folder.
+- `InPlace` (an incremental build): writes and removals are kept in memory and applied to the
+  published folder by `publish()`, each file replaced atomically; files whose content did not
+  change are not touched. Everything that can fail (content, templates, the search index) runs
+  before `publish()`.
+
+Both count what they put into each folder, so the host's limits can be checked before
+publishing (see `hosting`).
 """
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+from .hosting import FolderStats
 
 
 def file_for(folder: Path, url_path: str) -> Path:
@@ -18,27 +29,122 @@ def file_for(folder: Path, url_path: str) -> Path:
     return folder / relative
 
 
-class Staging:
+def _link_or_copy(source: str, destination: str) -> None:
+    try:
+        os.link(source, destination)
+    except OSError:
+        shutil.copy2(source, destination)
+
+
+class Writer:
+    """Where a build puts the site. `folder` holds the site being made (read it back there);
+    `previous` is the published site a full build replaces (to reuse what did not change)."""
+
+    folder: Path
+    previous: Path | None
+    scratch: Path  # temporary folders go here (same filesystem as the site)
+    files: int  # files written (or, in place, changed)
+
+    def write(self, url_path: str, content: str | bytes) -> None:
+        raise NotImplementedError
+
+    def remove(self, url_path: str) -> None:
+        raise NotImplementedError
+
+    def put_folder(self, url_path: str, made: Path) -> None:
+        """Move the finished folder `made` (in `scratch`) to `url_path`, replacing what is there."""
+        raise NotImplementedError
+
+    def copy_folder(self, url_path: str, source: Path) -> None:
+        """Make `url_path` a copy of `source` (hard links where possible)."""
+        copy = Path(tempfile.mkdtemp(prefix=".copy-", dir=self.scratch))
+        shutil.rmtree(copy)
+        shutil.copytree(source, copy, copy_function=_link_or_copy)
+        self.put_folder(url_path, copy)
+
+    def stats(self) -> FolderStats:
+        """Entries per folder and sizes of what will be published."""
+        raise NotImplementedError
+
+    def publish(self) -> None:
+        raise NotImplementedError
+
+    def discard(self) -> None:
+        raise NotImplementedError
+
+
+@dataclass
+class Part:
+    """What one worker process wrote into a staging folder: counts for the parent's writer."""
+
+    files: int
+    stats: FolderStats
+
+
+class Staging(Writer):
     """A temporary output folder on the same filesystem as `target`, swapped in by `publish()`."""
 
     def __init__(self, target: Path):
         self.target = target.resolve()
         self.target.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.target.parent))
-        self._made_dirs: set[str] = set()
+        self.scratch = self.target.parent
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.scratch))
+        self.previous = self.target if (self.target / "index.html").exists() else None
+        self._made_dirs: set[str] = {str(self.folder)}
+        self._stats = FolderStats(self.folder)
         self.files = 0
+
+    def _make_parents(self, path: Path) -> None:
+        parent = str(path.parent)
+        if parent in self._made_dirs:
+            return
+        missing = []
+        folder = path.parent
+        while str(folder) not in self._made_dirs:
+            missing.append(folder)
+            folder = folder.parent
+        for folder in reversed(missing):
+            try:
+                os.mkdir(folder)
+                self._stats.add_entry(folder.parent)
+            except FileExistsError:  # made by another worker process, which counted it
+                pass
+            self._made_dirs.add(str(folder))
 
     def write(self, url_path: str, content: str | bytes) -> None:
         """Write a page or file; `/cpt/623/62326/` means `cpt/623/62326/index.html`."""
         path = file_for(self.folder, url_path)
-        parent = str(path.parent)
-        if parent not in self._made_dirs:
-            os.makedirs(parent, exist_ok=True)
-            self._made_dirs.add(parent)
+        self._make_parents(path)
         data = content.encode("utf-8") if isinstance(content, str) else content
         with open(path, "wb") as handle:
             handle.write(data)
+        self._stats.add_file(path, len(data))
         self.files += 1
+
+    def remove(self, url_path: str) -> None:
+        raise RuntimeError("a staging folder starts empty: there is nothing to remove")
+
+    def put_folder(self, url_path: str, made: Path) -> None:
+        destination = self.folder / url_path.strip("/")
+        self._make_parents(destination / "x")
+        if destination.exists():
+            shutil.rmtree(destination)
+        os.rename(made, destination)
+        self._stats.add_tree(destination)
+
+    def stats(self) -> FolderStats:
+        return self._stats
+
+    def start_part(self) -> None:
+        """In a worker process: count from here on separately."""
+        self._stats, self.files = FolderStats(self.folder), 0
+
+    def end_part(self) -> Part:
+        return Part(self.files, self._stats)
+
+    def merge(self, part: Part) -> None:
+        self.files += part.files
+        self._stats.merge(part.stats)
 
     def publish(self) -> None:
         old = None
@@ -54,28 +160,77 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-class InPlace:
-    """Updates an existing output folder file by file (each file replaced atomically)."""
+class InPlace(Writer):
+    """Changes to a published folder, applied together by `publish()`."""
 
     def __init__(self, target: Path):
         self.folder = target.resolve()
+        self.previous = None
+        self.scratch = self.folder.parent
         self.files = 0
+        self._writes: dict[Path, bytes] = {}
+        self._removals: set[Path] = set()
+        self._folders: dict[Path, Path] = {}  # destination → finished folder in scratch
 
     def write(self, url_path: str, content: str | bytes) -> None:
         path = file_for(self.folder, url_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-        self.files += 1
+        self._removals.discard(path)
+        self._writes[path] = content.encode("utf-8") if isinstance(content, str) else content
 
     def remove(self, url_path: str) -> None:
-        """Remove a page written at `url_path` (its folder, when nothing else is in it)."""
-        folder = self.folder / url_path.strip("/")
-        (folder / "index.html").unlink(missing_ok=True)
-        try:
-            folder.rmdir()
-        except OSError:
-            pass
+        path = file_for(self.folder, url_path)
+        self._writes.pop(path, None)
+        self._removals.add(path)
+
+    def put_folder(self, url_path: str, made: Path) -> None:
+        self._folders[self.folder / url_path.strip("/")] = made
+
+    def stats(self) -> FolderStats:
+        """The published site's counts, with what this build adds."""
+        stats = FolderStats(self.folder)
+        touched = {p.parent for p in self._writes} | set(self._folders)
+        for folder in touched:
+            existing = set(os.listdir(folder)) if folder.is_dir() else set()
+            new = {p.name for p in self._writes if p.parent == folder} | {d.name for d in self._folders if
+                                                                         d.parent == folder}
+            stats.entries[folder] = len(existing | new)
+        for path, data in self._writes.items():
+            stats.add_size(path, len(data))
+        return stats
+
+    def publish(self) -> None:
+        for path, data in self._writes.items():
+            try:
+                if path.stat().st_size == len(data) and path.read_bytes() == data:
+                    continue
+            except OSError:
+                pass
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+            self.files += 1
+        for path in self._removals:
+            path.unlink(missing_ok=True)
+            try:
+                path.parent.rmdir()  # the page's own folder, when nothing else is in it
+            except OSError:
+                pass
+            self.files += 1
+        for destination, made in self._folders.items():
+            old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+            if destination.exists():
+                os.rename(destination, old)
+            os.rename(made, destination)
+            shutil.rmtree(old, ignore_errors=True)
+        self._writes.clear()
+        self._removals.clear()
+        self._folders.clear()
+
+    def discard(self) -> None:
+        for made in self._folders.values():
+            shutil.rmtree(made, ignore_errors=True)
+        self._writes.clear()
+        self._removals.clear()
+        self._folders.clear()

@@ -12,9 +12,9 @@ import yaml
 try:  # the C parser is several times faster; fall back when libyaml is missing
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover
-    from yaml import SafeLoader as _BaseLoader
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-Path_ = tuple  # a path into the document: ("crosswalk", "hcpcs", 0)
+Path_ = tuple[str | int, ...]  # a path into the document: ("crosswalk", "hcpcs", 0)
 
 
 class TextLoader(_BaseLoader):
@@ -62,7 +62,7 @@ def load(text: str, typed: bool = False, first_line: int = 1) -> Document:
         if node is None:
             return Document(None, {}, first_line)
         lines: dict[Path_, int] = {}
-        _walk(node, (), lines, first_line - 1)
+        _walk(node, (), lines, first_line - 1, set())
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -79,19 +79,34 @@ def load(text: str, typed: bool = False, first_line: int = 1) -> Document:
     return Document(data, lines, first_line)
 
 
-def _walk(node: yaml.Node, path: Path_, lines: dict, offset: int) -> None:
+def _walk(node: yaml.Node, path: Path_, lines: dict[Path_, int], offset: int, visited: set[int]) -> None:
+    """Record the line of every key and item; refuse duplicate keys and aliases.
+
+    An alias (`*name`, also in a merge key `<<: *name`) makes the parser hand out the anchored
+    node again. Nothing here needs aliases, and a few lines of nested aliases expand into
+    billions of values (a "billion laughs" bomb), so the first node met twice is an error.
+    """
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value
             line = key_node.start_mark.line + 1 + offset
+            if id(value_node) in visited or id(key_node) in visited:
+                raise _alias(line)
             if key in seen:
                 col = key_node.start_mark.column + 1
                 raise YamlError(line, col, f"duplicate key '{key}' (first given on line {seen[key]})")
             seen[key] = line
             lines[path + (key,)] = line
-            _walk(value_node, path + (key,), lines, offset)
+            _walk(value_node, path + (key,), lines, offset, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
+            if id(item) in visited:  # the item's own position is the anchor's: name the list's line
+                raise _alias(lines.get(path, node.start_mark.line + 1 + offset))
             lines[path + (index,)] = item.start_mark.line + 1 + offset
-            _walk(item, path + (index,), lines, offset)
+            _walk(item, path + (index,), lines, offset, visited)
+
+
+def _alias(line: int) -> YamlError:
+    return YamlError(line, None, "YAML aliases (*name) are not allowed here; write the value out in full")

@@ -35,11 +35,20 @@ def run_build(*args: str, cwd: Path = ROOT) -> Run:
     return Run(result.returncode, result.stdout, result.stderr)
 
 
+# The development sealing key of every fixture project (public on purpose): two projects built
+# from the same content give the same files.
+FIXTURE_SEAL_KEY = "dev:" + "Zml4dHVyZSBzZWFsIGtleSwgMzIgYnl0ZXMgbG9uZyE"
+
+
 def make_project(tmp_path: Path, overlay: Path | None = None) -> Path:
     """A project folder holding the valid fixture content, the real templates and `overlay`."""
     project = tmp_path / "project"
     shutil.copytree(SITES / "valid" / "content", project / "content")
     shutil.copytree(ROOT / "templates", project / "templates")
+    secrets = project / ".codepages" / "dev-secrets"
+    secrets.mkdir(parents=True)
+    (secrets / "seal-keys").write_text(FIXTURE_SEAL_KEY + "\n")
+    (secrets / "seal-keys").chmod(0o600)
     if overlay is not None:
         shutil.copytree(overlay, project, dirs_exist_ok=True, ignore=shutil.ignore_patterns("expected.txt"))
     return project

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from conftest import ROOT
-
 
 SAMPLE = ["/", "/cpt/", "/hcpcs/", "/icd-10-cm/", "/404.html", "/cpt/62320-62327/", "/cpt/623/62326/",
           "/hcpcs/J/J1040/", "/icd-10-cm/M00-M99/", "/icd-10-cm/M50-M54/", "/icd-10-cm/M54/", "/icd-10-cm/M54/M54.50/",
@@ -37,7 +35,7 @@ def test_one_h1_and_headings_never_skip_a_level(demo_site: Path):
     for name, soup in pages(demo_site):
         levels = [int(h.name[1]) for h in soup.find_all(re.compile(r"^h[1-6]$"))]
         assert levels.count(1) == 1 and levels[0] == 1, name
-        for before, after in zip(levels, levels[1:]):
+        for before, after in zip(levels, levels[1:], strict=False):
             assert after <= before + 1, f"{name}: h{before} followed by h{after}"
 
 

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT, free_port, make_project, wait_for
 
 sys.path.insert(0, str(ROOT))

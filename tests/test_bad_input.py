@@ -4,7 +4,6 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-
 from conftest import SITES, build_project, make_project, run_build, tree_digest
 
 CASES = sorted(p.name for p in (SITES / "invalid").iterdir() if p.is_dir())

@@ -7,7 +7,6 @@ import subprocess
 from pathlib import Path
 
 import yaml
-
 from conftest import ROOT, broken_links, code_page, page
 
 from codepages.codesets import url_path
@@ -45,7 +44,7 @@ def protected_passages(body: str, protected_titles: set[str]):
 
 
 def test_every_record_has_its_page(demo_site: Path):
-    for path, front, _ in records():
+    for _, front, _ in records():
         soup = code_page(demo_site, front["code_set"], front["code"])
         assert front["code"] in soup.find("h1").get_text()
         if "descriptor" in front:

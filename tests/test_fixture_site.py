@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import re
+import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -104,8 +104,12 @@ def test_base_url_option_overrides_settings(tmp_path):
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     project = make_project(tmp_path)
     first = build_project(project)
-    assert re.fullmatch(r"Built 421 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 5\) in \d+\.\d\d s → site/",
-                        first.stdout.splitlines()[-1])
+    summary = re.fullmatch(r"Built 421 pages \(cpt 3, hcpcs 1, icd-10-cm 412, other 5\) in \d+\.\d\d s → site/ "
+                           r"\(largest folder (\S+) (\d+) entries\)", first.stdout.splitlines()[-1])
+    assert summary, first.stdout
+    folders = {path: len(list(path.iterdir())) for path in (project / "site").rglob("*") if path.is_dir()}
+    largest = max(folders.items(), key=lambda item: item[1])
+    assert (summary[1], int(summary[2])) == (largest[0].relative_to(project / "site").as_posix() + "/", largest[1])
     (project / "site" / "stale.html").write_text("left from an old build")
     template = project / "templates" / "404.html"
     template.write_text(template.read_text().replace("Page not found", "No such page"))
@@ -146,6 +150,7 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     clean = tmp_path / "clean"
     shutil.copytree(project / "content", clean / "content")
     shutil.copytree(project / "templates", clean / "templates")
+    shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")  # the same key
     assert build_project(clean).returncode == 0
     assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False)
 

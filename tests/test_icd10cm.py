@@ -1,4 +1,4 @@
-"""The ICD-10-CM tabular release as a content source (codepages.icd10cm).
+"""The ICD-10-CM tabular release as a content source (codepages.releases.icd10cm).
 
 Expected values below were read from the XML release itself
 (simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml), not copied from the module's output.
@@ -7,12 +7,17 @@ The full release is parsed once for this module.
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from codepages.icd10cm import (
-    Entry, Note, Release, ReleaseError, code_references, default_release_path, read_release,
+from codepages.releases.icd10cm import (
+    Entry,
+    Note,
+    Release,
+    ReleaseError,
+    code_references,
+    default_release_path,
+    read_release,
 )
 
 
@@ -260,7 +265,7 @@ def test_billable_set_equals_the_package_code_list(entries):
     items = {line for line in package_code_list() if not line.isdigit() and "-" not in line}
     ordered = sorted(items)
     # a listed code is billable when no other listed code extends it
-    leaves = {c for c, nxt in zip(ordered, ordered[1:] + [""]) if not nxt.startswith(c)}
+    leaves = {c for c, nxt in zip(ordered, ordered[1:] + [""], strict=True) if not nxt.startswith(c)}
     billable = {k.replace(".", "") for k, e in entries.items() if e.billable}
     assert billable == leaves
     # 74,719: the FY2026 count (74,260 in FY2025 + 487 new - 28 deleted)

@@ -8,7 +8,6 @@ import time
 import urllib.request
 
 import pytest
-
 from conftest import ROOT, free_port, make_project, wait_for
 
 EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "

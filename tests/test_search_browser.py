@@ -9,7 +9,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 from test_search_index import CODE_BUDGET, Shards, page_codes, search_files
 
@@ -204,8 +203,10 @@ def test_every_code_lookup_of_the_full_catalogue_stays_within_budget(demo_site: 
 
 
 def test_no_protected_text_of_the_demo_content_in_any_search_file(demo_site: Path):
-    from codepages.pipeline import Log, Project, load
-    loaded = load(Project(ROOT / "content", ROOT / "templates", demo_site), Log(quiet=True))
+    from codepages.log import Log
+    from codepages.pipeline import load
+    from codepages.project import Project
+    loaded = load(Project.at(ROOT, out=demo_site), Log(quiet=True))
     records = loaded.catalogue.records.values()
     sentences = {s.strip() for record in records for section in record.protected_sections
                  for s in re.split(r"(?<=[.?!])\s+", section.text) if len(s.strip()) >= 60}

@@ -7,11 +7,15 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import SITES, build_project, make_project
+
 from codepages import search
 from codepages.codesets import code_set_of, url_path
-from codepages.pipeline import Log, Project, load
+from codepages.log import Log
+from codepages.pipeline import load
+from codepages.project import Project
+from codepages.search import shards as search_shards
+from codepages.writing import InPlace, Staging
 
 CODE_BUDGET = 10 * 1024  # bytes a code lookup may transfer, gzip-compressed as the host serves JSON (issue 15)
 
@@ -139,12 +143,12 @@ def test_every_prefix_up_to_three_characters_has_a_shard_and_shards_keep_their_l
         assert data["prefix"] == prefix
         assert all(search.normalise(r[0]).startswith(prefix) for r in data["codes"])
         if "more" in data:
-            assert len(data["codes"]) <= search.LISTED + 1 and data["total"] > search.SHARD_LIMIT
+            assert len(data["codes"]) <= search_shards.LISTED + 1 and data["total"] > search_shards.SHARD_LIMIT
             assert all(child[:-1] == prefix and child in shards for child in data["more"])
         else:
-            assert len(data["codes"]) == data["total"] <= search.SHARD_LIMIT
+            assert len(data["codes"]) == data["total"] <= search_shards.SHARD_LIMIT
         for row in data["codes"]:
-            assert len(row[1]) <= search.DESCRIPTOR_LIMIT
+            assert len(row[1]) <= search_shards.DESCRIPTOR_LIMIT
 
 
 def test_a_code_lookup_stays_within_its_byte_budget(fixture_site: Path):
@@ -156,12 +160,12 @@ def test_a_code_lookup_stays_within_its_byte_budget(fixture_site: Path):
 
 def test_big_prefixes_are_split_into_deeper_shards(monkeypatch):
     """With small limits, a shard lists the broadest codes and names the deeper shards."""
-    monkeypatch.setattr(search, "SHARD_LIMIT", 4)
-    monkeypatch.setattr(search, "LISTED", 2)
+    monkeypatch.setattr(search_shards, "SHARD_LIMIT", 4)
+    monkeypatch.setattr(search_shards, "LISTED", 2)
     codes = ["S72", "S72.0", "S72.00", "S72.001", "S72.001A", "S72.001B", "S72.002", "S72.002A", "S72.1", "S72.10"]
-    entries = [search.CodeEntry(search.normalise(c), len(search.normalise(c)), i, (c, c, "icd-10-cm", f"/icd-10-cm/{c}/", 0))
+    entries = [search_shards.CodeEntry(search.normalise(c), len(search.normalise(c)), i, (c, c, "icd-10-cm", f"/icd-10-cm/{c}/", 0))
                for i, c in enumerate(codes)]
-    shards = search.build_shards(entries)
+    shards = search_shards.build_shards(entries)
     assert [r[0] for r in shards["S72"]["codes"]] == ["S72", "S72.0"]
     assert shards["S72"]["more"] == ["S720", "S721"] and shards["S72"]["total"] == 10
     assert shards["S720"]["more"] == ["S7200"] and [r[0] for r in shards["S7200"]["codes"]][:1] == ["S72.00"]
@@ -263,34 +267,44 @@ def test_every_page_has_a_labelled_search_box_in_its_header(fixture_site: Path, 
 
 def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
     project = make_project(tmp_path)
-    loaded = load(Project(project / "content", project / "templates", project / "site"), Log(quiet=True))
-
-    class Renderer:  # what write_index needs of rendering.Renderer
-        env, catalogue, settings = loaded.env, loaded.catalogue, loaded.catalogue.settings
-
+    loaded = load(Project.at(project), Log(quiet=True))
+    catalogue, templates = loaded.catalogue, project / "templates"
     site = tmp_path / "site"
     site.mkdir()
-    first = search.write_index(Renderer, loaded.catalogue, site, Log(quiet=True))
+
+    def index(writer):
+        stats = search.write_index(catalogue, templates, writer, Log(quiet=True))
+        writer.publish()
+        return stats
+
+    def shard_bytes():
+        return {p.name: p.read_bytes() for p in (site / "search" / "codes").glob("*.json")}
+
+    first = index(InPlace(site))
     assert first.pagefind == "indexed" and first.shards > 30
-    again = search.write_index(Renderer, loaded.catalogue, site, Log(quiet=True))
+    again = index(InPlace(site))
     assert (again.outcome, again.pagefind, again.shards) == ("unchanged", "unchanged", 0)
-    # a fresh folder reuses the previous site's index when the documents are the same
-    fresh = tmp_path / "fresh"
-    fresh.mkdir()
-    reused = search.write_index(Renderer, loaded.catalogue, fresh, Log(quiet=True), previous=site)
-    assert reused.pagefind == "reused" and (fresh / "pagefind" / "pagefind.js").exists()
+    # a new site reuses the index of the site it replaces when the documents are the same
+    (site / "index.html").write_text("published")
+    fresh = Staging(site)
+    reused = search.write_index(catalogue, templates, fresh, Log(quiet=True))
+    assert reused.pagefind == "reused" and (fresh.folder / "pagefind" / "pagefind.js").exists()
+    fresh.discard()
     # a change search does not read (protected text) changes nothing
-    protected = next(s for s in loaded.catalogue.get("62323").sections if s.protected)
+    protected = next(s for s in catalogue.get("62323").sections if s.protected)
     protected.text = "SECRET-CHANGED protected text"
-    assert search.write_index(Renderer, loaded.catalogue, site, Log(quiet=True)).outcome == "unchanged"
+    assert index(InPlace(site)).outcome == "unchanged"
     # a public change re-indexes; the changed code's shards are rewritten, the others kept
-    record = loaded.catalogue.get("J1040")
+    before = shard_bytes()
+    record = catalogue.get("J1040")
     record.synonyms = ["NEWWORD-J1040"]
     record.descriptor = "Injection, methylprednisolone acetate, 80 mg (changed)"
-    changed = search.write_index(Renderer, loaded.catalogue, site, Log(quiet=True))
-    assert changed.pagefind == "indexed" and changed.shards == 3  # J, J1 and J10: only J1040 is under them
+    changed = index(InPlace(site))
+    after = shard_bytes()
+    assert changed.pagefind == "indexed"
+    assert sorted(name for name in after if after[name] != before.get(name)) == ["J.json", "J1.json", "J10.json"]
     assert any(b"NEWWORD-J1040" in data for _, data in search_files(site))
-    assert not list(tmp_path.glob(".site.*"))  # nothing left beside the site
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left beside the site
 
 
 def test_a_code_set_without_records_still_builds_its_search(tmp_path):

@@ -7,7 +7,7 @@ Run: PYTHONPATH=. .venv/bin/python tests/sites/make_mini_release.py > tests/site
 import sys
 import xml.etree.ElementTree as ET
 
-from codepages.icd10cm import default_release_path
+from codepages.releases.icd10cm import default_release_path
 
 KEEP = {
     "1": {"B10": ("B10",)},

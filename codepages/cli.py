@@ -1,0 +1,133 @@
+"""The command line: `codepages build | check | serve` (also `python -m codepages`, `python build.py`).
+
+  codepages [build]             build content/ into site/ (only what changed, unless --full)
+  codepages check [FILE…]       validate only (all records, the named ones, or --changed)
+  codepages serve [--port N]    build, then preview on loopback with the real edge function
+
+The project is the current folder, or the one `--project` names; every other folder is
+taken from it (content/, templates/, site/, and .codepages/ for caches and development keys).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+from .errors import ContentError, SetupError
+from .log import Log
+from .pipeline import build, load
+from .project import Project
+
+
+def parser() -> argparse.ArgumentParser:
+    commands = argparse.ArgumentParser(prog="codepages", description="Build and check a Codepages site.")
+    commands.add_argument("command", nargs="?", default="build", choices=["build", "check", "serve"],
+                          help="default: build")
+    commands.add_argument("files", nargs="*", type=Path, help="check: only these record files")
+    commands.add_argument("--project", type=Path, default=Path.cwd(), help="the project folder (default: here)")
+    commands.add_argument("--changed", action="store_true", help="check: only the records git reports changed")
+    commands.add_argument("--out", type=Path, help="output folder (default: site/ of the project)")
+    commands.add_argument("--base-url", help="absolute site URL for canonical links and the sitemap")
+    commands.add_argument("--content", type=Path, help="content folder (default: content/ of the project)")
+    commands.add_argument("--templates", type=Path, help="templates folder (default: templates/ of the project)")
+    commands.add_argument("--full", action="store_true", help="rebuild every page, even if nothing changed")
+    commands.add_argument("--port", type=int, default=8888, help="serve: port on 127.0.0.1 (default 8888)")
+    commands.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
+    return commands
+
+
+def main(argv: list[str] | None = None) -> int:
+    commands = parser()
+    args = commands.parse_args(argv)
+    if args.files and args.command != "check":
+        commands.error("file names are only taken by 'check'")
+    project = Project.at(args.project, args.content, args.templates, args.out, args.base_url)
+    log = Log(quiet=args.quiet)
+    try:
+        if args.command == "check":
+            return check(project, log, args.files, args.changed)
+        if args.command == "serve":
+            from .serving import serve
+            return serve(project, edge_root(project), args.port)
+        result = build(project, log, full=args.full)
+    except ContentError as error:
+        return report(error, project)
+    except SetupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        print(f"{display(project.out_dir)}/ was not changed.", file=sys.stderr)
+        return 1
+    if result.mode == "up to date":
+        print(f"Nothing changed: {display(project.out_dir)}/ is up to date ({result.seconds:.2f} s).")
+        return 0
+    counts = ", ".join(f"{key} {count:,}" for key, count in result.pages.items())
+    how = f", {result.files:,} files rewritten" if result.mode == "incremental" else ""
+    entries, folder = result.largest_folder
+    print(f"Built {sum(result.pages.values()):,} pages ({counts}{how}) in {result.seconds:.2f} s → "
+          f"{display(project.out_dir)}/ (largest folder {folder} {entries:,} entries)")
+    return 0
+
+
+def edge_root(project: Project) -> Path:
+    """The folder holding the edge functions, netlify.toml and the local services of the preview:
+    the project's own, else those of the checkout this package runs from (fixture projects)."""
+    for root in (project.root, Path(__file__).resolve().parent.parent):
+        if (root / "netlify.toml").is_file() and (root / "edge" / "functions").is_dir():
+            return root
+    raise SetupError(f"the preview needs the edge functions: {project.root} has no netlify.toml and edge/functions/")
+
+
+def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:
+    only = None
+    if changed:
+        only = changed_records(project)
+        if only is None:
+            log.say("settings or templates changed: checking everything")
+    elif files:
+        only = [f.resolve() for f in files]
+    if only is not None and not only:
+        print("No changed records to check.")
+        return 0
+    site = load(project, log, only)
+    print(f"Checked {site.records_read} records: no problems.")
+    return 0
+
+
+def changed_records(project: Project) -> list[Path] | None:
+    """Records git reports changed or new; None when settings or templates changed too."""
+    def git(*args: str) -> list[str]:
+        result = subprocess.run(["git", *args], cwd=project.content_dir, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SetupError(f"check --changed needs a git checkout: {result.stderr.strip()}")
+        return [line for line in result.stdout.splitlines() if line]
+
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = set(git("diff", "--name-only", "HEAD") if git("rev-parse", "--verify", "-q", "HEAD") else [])
+    names.update(git("diff", "--name-only", "--cached"))
+    names.update(git("ls-files", "--others", "--exclude-standard", "--full-name", str(top)))
+    paths = {(top / name).resolve() for name in names}
+    if any(p == project.settings_file or p.is_relative_to(project.templates_dir) for p in paths):
+        return None
+    return sorted(p for p in paths if p.suffix == ".md" and p.parent.parent == project.content_dir and p.exists())
+
+
+def report(error: ContentError, project: Project) -> int:
+    problems = error.problems.sorted()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    files = len({p.path for p in problems})
+    print(f"{len(problems)} problem(s) in {files} file(s); {display(project.out_dir)}/ was not changed.",
+          file=sys.stderr)
+    return 1
+
+
+def display(path: Path) -> str:
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def entry() -> None:
+    """The `codepages` console script."""
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""What Pagefind indexes: generated documents holding the public text of many codes each.
+
+Pagefind runs over these documents, never over the 98,000 pages: the categories of one
+ICD-10-CM block packed into documents of at most DOC_HEADINGS codes (a big category split
+between its subcategories), the blocks of each chapter, and the codes of each CPT/HCPCS range.
+Each code is a heading whose id is the code page's address, followed by that code's public
+text only: descriptor, synonyms, inclusion terms and the public sections' text. Protected
+sections are never read here. Generated 7th-character codes (S72.001A …) are left out: code
+lookup finds them, and their parent's page lists them.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..catalogue import Catalogue
+from ..records import Record
+from .shards import normalise
+from .tree import Tree
+
+DOC_HEADINGS = 100  # codes per Pagefind document at most (a result costs its document's fragment)
+
+
+@dataclass
+class Document:
+    path: str  # relative to the documents folder, e.g. icd-10-cm/M54.html
+    code_set: str
+    chapter: str | None
+    records: list[Record]
+
+
+def is_generated_seventh(record: Record) -> bool:
+    """A 7th-character ICD-10-CM code (S72.001A), which the release defines only by table."""
+    return record.code_set == "icd-10-cm" and not record.is_range and len(normalise(record.code)) == 7
+
+
+def word_documents(catalogue: Catalogue, tree: Tree) -> list[Document]:
+    """Group the records Pagefind indexes into documents of at most DOC_HEADINGS codes.
+
+    Documents are few (Pagefind's metadata file grows with their number) and small (a result
+    costs its document's fragment): the categories of one ICD-10-CM block, or the codes of one
+    CPT/HCPCS range, are packed together, and a category too big for one document is split
+    between its subcategories.
+    """
+    groups: dict[tuple[str, str], list[Record]] = {}
+    for record in catalogue.records.values():
+        if not is_generated_seventh(record):
+            groups.setdefault(_group_of(record, tree), []).append(record)
+    documents = []
+    for (code_set, _), members in sorted(groups.items()):
+        members.sort(key=lambda r: tree.order[r.code])
+        inside = {r.code for r in members}
+        kids: dict[str | None, list[Record]] = {}
+        for record in members:
+            kids.setdefault(record.parent if record.parent in inside else None, []).append(record)
+
+        chunks: list[list[Record]] = [[]]
+        for root in kids.get(None, []):
+            for unit in _units(root, kids):
+                if chunks[-1] and len(chunks[-1]) + len(unit) > DOC_HEADINGS:
+                    chunks.append([])
+                chunks[-1].extend(unit)
+        for chunk in chunks:
+            chapter = tree.chapter.get(chunk[0].code) if code_set == "icd-10-cm" else None
+            documents.append(Document(f"{code_set}/{chunk[0].code}.html", code_set, chapter, chunk))
+    return documents
+
+
+def _subtree(record: Record, kids: dict[str | None, list[Record]]) -> list[Record]:
+    return [record] + [r for kid in kids.get(record.code, []) for r in _subtree(kid, kids)]
+
+
+def _units(record: Record, kids: dict[str | None, list[Record]]) -> list[list[Record]]:
+    """A record with everything below it, or, when that is too big for one document, smaller units."""
+    whole = _subtree(record, kids)
+    if len(whole) <= DOC_HEADINGS:
+        return [whole]
+    return [[record]] + [unit for kid in kids.get(record.code, []) for unit in _units(kid, kids)]
+
+
+def _group_of(record: Record, tree: Tree) -> tuple[str, str]:
+    """ICD-10-CM: chapters and blocks by chapter, codes by block; others by their top range."""
+    if record.code_set == "icd-10-cm":
+        if record.is_range or record.kind in ("chapter", "block"):
+            return record.code_set, f"chapter {tree.chapter.get(record.code)}"
+        return record.code_set, tree.block.get(record.code) or record.code[:3]
+    return record.code_set, tree.top[record.code]
+
+
+def document_html(document: Document) -> str:
+    esc = html.escape
+    parts = ['<!doctype html><html lang="en"><head><meta charset="utf-8">',
+             f"<title>{esc(document.records[0].code)}</title></head><body>",
+             f'<div data-pagefind-filter="set:{esc(document.code_set)}"></div>']
+    if document.chapter:
+        parts.append(f'<div data-pagefind-filter="chapter:{esc(document.chapter)}"></div>')
+    for record in document.records:
+        # the heading's id is the code page's address: Pagefind's sub-result for it links there
+        parts.append(f'<h2 id="{esc(record.url)}">{esc(record.descriptor)}</h2>')
+        parts.extend(f"<p>{esc(text)}</p>" for text in public_texts(record))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def public_texts(record: Record) -> list[str]:
+    """The words search may know of a record: public text only, never a protected section."""
+    texts = []
+    if record.synonyms:
+        texts.append("Also searched as: " + "; ".join(record.synonyms))
+    terms = [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None]
+    if terms:
+        texts.append("; ".join(terms))
+    for section in record.sections:
+        if not section.protected and section.text:
+            texts.append(section.text)
+    return texts
+
+
+def render_documents(documents: Iterable[Document], salt: str) -> tuple[dict[str, bytes], str]:
+    """Each document's HTML, and one digest of them all (same documents and salt, same index)."""
+    digest = hashlib.sha256(salt.encode())
+    pages = {}
+    for document in documents:
+        data = document_html(document).encode("utf-8")
+        pages[document.path] = data
+        digest.update(document.path.encode() + b"\0" + data + b"\0")
+    return pages, digest.hexdigest()

@@ -1,0 +1,181 @@
+"""Running Pagefind (the `pagefind` binary of the pinned `pagefind-bin` package) over documents.
+
+The bundle is made in a private folder beside the site and handed over whole. Pagefind writes
+its filter files in a random order (a hash map), so their names, and the metadata file naming
+them, differ from one run to the next; `canonicalise_bundle` rewrites those few files in a
+canonical order so that the same documents always give the same bundle, byte for byte. That
+rewrite reads Pagefind's private file layout (gzip of "pagefind_dcd" + CBOR), which belongs to
+the version it was written for: the binary's version is checked before every run.
+"""
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import cbor2
+
+from ..errors import SetupError
+
+PAGEFIND_VERSION = "1.5.2"  # pagefind-bin, pinned in requirements.txt; canonicalise_bundle reads its layout
+PAGEFIND_FOLDER = "pagefind"  # under the site: Pagefind's bundle (pagefind.js, wasm, index)
+TIMEOUT_SECONDS = 300
+# Pagefind splits its word index into chunks of this many (page, location) entries (default
+# 20,000, about 24 KB); a search fetches the chunk of every word typed, so smaller is lighter.
+INDEX_CHUNK_UNITS = 2000
+UNUSED_BUNDLE_FILES = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
+                       "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
+DIGEST_FILE = "codepages-source.sha256"  # in the bundle: a digest of the (public) documents it indexes
+_MARK = b"pagefind_dcd"
+
+
+class SearchIndexError(SetupError):
+    """Pagefind is missing, of another version, or failed; the message says what happened."""
+
+
+@functools.cache
+def executable() -> str:
+    """The `pagefind` binary of the pinned `pagefind-bin` package, after checking its version."""
+    try:
+        from pagefind_bin import get_executable
+        binary = str(get_executable())
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("pagefind")
+        if found is None:
+            raise SearchIndexError(f"the search index needs Pagefind {PAGEFIND_VERSION}, from the Python package "
+                                   "pagefind-bin: install it with `pip install -r requirements.txt`") from None
+        binary = found
+    try:
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.split()
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SearchIndexError(f"pagefind could not run ({binary}): {exc}") from None
+    if version[-1:] != [PAGEFIND_VERSION]:
+        raise SearchIndexError(
+            f"{binary} is Pagefind {' '.join(version[1:]) or 'of an unknown version'}; this build reads the bundle "
+            f"layout of Pagefind {PAGEFIND_VERSION}: install pagefind-bin=={PAGEFIND_VERSION} (requirements.txt)")
+    return binary
+
+
+def read_digest(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+
+
+class PagefindRun:
+    """Pagefind's bundle for `pages` (relative path → HTML), made in the background while the
+    `with` block runs; `bundle` is the finished folder (None when `reuse` already holds it).
+
+    `reuse` are bundles that may already index the same pages (the site being replaced).
+    """
+
+    def __init__(self, pages: dict[str, bytes], digest: str, scratch: Path, reuse: list[Path]):
+        self.pages, self.digest, self.scratch = pages, digest, scratch
+        self.reuse = next((b for b in reuse if read_digest(b / DIGEST_FILE) == digest), None)
+        self.bundle: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.documents: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> PagefindRun:
+        if self.reuse is not None:
+            return self
+        # the documents go beside the site, never into it: they are not published
+        self.documents = tempfile.TemporaryDirectory(prefix=".search-documents-", dir=self.scratch)
+        self.bundle = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=self.scratch))
+        for relative, data in self.pages.items():
+            path = Path(self.documents.name) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        command = [executable(), "--site", self.documents.name, "--output-path", str(self.bundle),
+                   "--force-language", "en", "--silent"]
+        environment = {**os.environ, "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": str(INDEX_CHUNK_UNITS)}
+        try:
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                            env=environment)
+        except OSError as exc:
+            self._cleanup(failed=True)
+            raise SearchIndexError(f"pagefind could not run: {exc}") from None
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self.process is None:
+            return
+        failed = True
+        try:
+            if kind is not None:
+                self.process.kill()
+                self.process.wait()
+                return
+            self._finish()
+            failed = False
+        finally:
+            self._cleanup(failed)
+
+    def _finish(self) -> None:
+        assert self.process is not None and self.bundle is not None
+        try:
+            output, _ = self.process.communicate(timeout=TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise SearchIndexError(f"pagefind did not finish within {TIMEOUT_SECONDS} s") from None
+        if self.process.returncode != 0:
+            text = output.decode("utf-8", errors="replace").strip()[-2000:]
+            raise SearchIndexError(f"pagefind failed (exit status {self.process.returncode}): {text}")
+        canonicalise_bundle(self.bundle)
+        for unused in UNUSED_BUNDLE_FILES:  # Pagefind's ready-made UIs: this site uses the JS API only
+            (self.bundle / unused).unlink(missing_ok=True)
+        (self.bundle / DIGEST_FILE).write_text(self.digest + "\n", encoding="utf-8")
+        os.chmod(self.bundle, 0o755)
+
+    def _cleanup(self, failed: bool) -> None:
+        if self.documents is not None:
+            self.documents.cleanup()
+        if failed and self.bundle is not None:
+            shutil.rmtree(self.bundle, ignore_errors=True)
+            self.bundle = None
+
+
+def canonicalise_bundle(bundle: Path) -> None:
+    entry_path = bundle / "pagefind-entry.json"
+    entry = json.loads(entry_path.read_text(encoding="utf-8"))
+    for language, info in entry["languages"].items():
+        meta_path = bundle / f"pagefind.{info['hash']}.pf_meta"
+        meta = _load(meta_path.read_bytes())
+        filters = []
+        for name, old in meta[3]:
+            old_path = bundle / "filter" / f"{old}.pf_filter"
+            index = _load(old_path.read_bytes())
+            index[1].sort(key=lambda value: value[0])
+            data = cbor2.dumps(index)
+            new = f"{language}_{hashlib.sha256(data).hexdigest()[:7]}"
+            old_path.unlink()
+            (bundle / "filter" / f"{new}.pf_filter").write_bytes(_pack(data))
+            filters.append([name, new])
+        meta[3] = sorted(filters)
+        data = cbor2.dumps(meta)
+        info["hash"] = f"{language}_{hashlib.sha256(data).hexdigest()[:10]}"
+        meta_path.unlink()
+        (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(_pack(data))
+    entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _load(data: bytes) -> Any:
+    data = gzip.decompress(data)
+    if not data.startswith(_MARK):
+        raise SearchIndexError(f"unexpected Pagefind file format (not Pagefind {PAGEFIND_VERSION}'s)")
+    return cbor2.loads(data[len(_MARK):])
+
+
+def _pack(data: bytes) -> bytes:
+    return gzip.compress(_MARK + data, compresslevel=9, mtime=0)

@@ -1,0 +1,105 @@
+"""Code lookup: `site/search/codes/<PREFIX>.json`, one shard per prefix of the normalised codes.
+
+Codes are normalised to upper case without dots (M54.50 → M5450). Every prefix of one to three
+characters has a shard; a longer prefix has one only where its parent shard was too big to
+list everything. A shard is a *leaf* (every entry under its prefix) or lists the most general
+entries under it plus `more`: the child prefixes whose entries are not all listed. The browser
+fetches the shard for the first min(len, 3) characters and goes one character deeper only while
+`more` names the typed prefix, so a lookup costs a few small files.
+
+A shard: `{"prefix", "total", "codes": [[code, descriptor, code set, URL path, billable 1/0/null]],
+"more": [child prefixes]}`.
+"""
+from __future__ import annotations
+
+import heapq
+import json
+import re
+from typing import Any, NamedTuple
+
+from ..catalogue import Catalogue
+from .tree import Tree
+
+CODES_FOLDER = "search/codes"  # under the site
+SHARD_LIMIT = 100  # entries a shard may list in full; bigger prefixes get deeper shards
+LISTED = 20  # entries a shard with `more` lists: the most general ones under its prefix
+DESCRIPTOR_LIMIT = 72  # characters of a descriptor in a shard (the code page has it whole)
+NORMALISE = re.compile(r"[.\s]")
+
+Shard = dict[str, Any]
+
+
+def normalise(code: str) -> str:
+    """The form codes are looked up by: upper case, no dots or spaces (m54.50 → M5450)."""
+    return NORMALISE.sub("", code).upper()
+
+
+class CodeEntry(NamedTuple):
+    norm: str  # normalised code
+    depth: int  # ancestors: the fewer, the more general
+    order: int  # position in code order
+    row: tuple[str, str, str, str, int | None]  # as written to the shard
+
+
+def code_entries(catalogue: Catalogue, tree: Tree) -> list[CodeEntry]:
+    entries = []
+    for record in catalogue.records.values():
+        code = record.code
+        billable = 0 if record.is_range else None if record.billable is None else int(record.billable)
+        row = (code, truncate(record.descriptor, DESCRIPTOR_LIMIT), record.code_set, record.url, billable)
+        entries.append(CodeEntry(normalise(code), tree.depth[code], tree.order[code], row))
+    entries.sort(key=lambda e: e.order)
+    return entries
+
+
+def _generality(entry: CodeEntry) -> tuple[int, int, int]:
+    return entry.depth, len(entry.norm), entry.order
+
+
+def build_shards(entries: list[CodeEntry]) -> dict[str, Shard]:
+    """prefix → shard. Every prefix of 1..3 characters, and deeper ones where needed.
+
+    `entries` are in code order; so are the codes of every shard.
+    """
+    shards: dict[str, Shard] = {}
+
+    def make(prefix: str, members: list[CodeEntry]) -> None:
+        if len(members) <= SHARD_LIMIT:
+            shards[prefix] = {"prefix": prefix, "total": len(members), "codes": [m.row for m in members]}
+            return
+        exact = [m for m in members if m.norm == prefix]
+        listed = exact + heapq.nsmallest(max(LISTED - len(exact), 0), (m for m in members if m.norm != prefix),
+                                         key=_generality)
+        listed_orders = {m.order for m in listed}
+        children: dict[str, list[CodeEntry]] = {}
+        depth = len(prefix) + 1
+        for member in members:
+            if len(member.norm) >= depth:
+                children.setdefault(member.norm[:depth], []).append(member)
+        more = sorted(c for c, group in children.items() if any(m.order not in listed_orders for m in group))
+        shards[prefix] = {"prefix": prefix, "total": len(members),
+                          "codes": [m.row for m in sorted(listed, key=lambda m: m.order)], "more": more}
+        for child in more:
+            if len(child) > 3:  # shards of 1..3 characters are made for every prefix anyway
+                make(child, children[child])
+
+    for length in (1, 2, 3):
+        groups: dict[str, list[CodeEntry]] = {}
+        for entry in entries:
+            if len(entry.norm) >= length:
+                groups.setdefault(entry.norm[:length], []).append(entry)
+        for prefix, members in groups.items():
+            make(prefix, members)
+    return shards
+
+
+def shard_files(shards: dict[str, Shard]) -> dict[str, bytes]:
+    """URL path → file content of every shard."""
+    return {f"/{CODES_FOLDER}/{prefix}.json": json.dumps(shard, ensure_ascii=False, separators=(",", ":")).encode()
+            for prefix, shard in shards.items()}
+
+
+def truncate(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
