@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             deadline = time.monotonic() + 120
             while not any("Serving" in line for _, line in events):
                 if time.monotonic() > deadline:
-                    raise SystemExit("the preview did not start:\n" + "".join(l for _, l in events))
+                    raise SystemExit("the preview did not start:\n" + "".join(text for _, text in events))
                 time.sleep(0.1)
             rows = []
             with sync_playwright() as playwright:
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'edit':>4} {'watch':>8} {'rebuild':>9} {'notify+reload':>14} {'save→shown':>11}")
     for i, (w, r, n, total) in enumerate(rows, 1):
         print(f"{i:>4} {w:>7.3f}s {r:>8.3f}s {n:>13.3f}s {total:>10.3f}s")
-    med = [statistics.median(col) for col in zip(*rows)]
+    med = [statistics.median(col) for col in zip(*rows, strict=True)]
     print(f"{'med':>4} {med[0]:>7.3f}s {med[1]:>8.3f}s {med[2]:>13.3f}s {med[3]:>10.3f}s")
     verdict = "met" if med[3] <= BUDGET_S else "MISSED"
     print(f"Budget (issue 15): save → shown <= {BUDGET_S} s: {verdict} (median {med[3]:.3f} s; of it the watch and "

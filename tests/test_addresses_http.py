@@ -6,7 +6,6 @@ carries page text."""
 from __future__ import annotations
 
 import pytest
-
 from test_edge_support import Client, full, running_preview
 
 # (variant, canonical) per kind of variant and code set

@@ -5,7 +5,6 @@ the open page reloads by itself after a rebuild (live reload)."""
 from __future__ import annotations
 
 import pytest
-
 from test_edge_support import running_preview
 
 # another site: localhost is not the same site as 127.0.0.1 (and both are loopback, so Chromium's

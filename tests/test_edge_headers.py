@@ -6,7 +6,6 @@ import socket
 import tomllib
 
 import pytest
-
 from conftest import ROOT
 from test_edge_support import Client, running_preview
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
 from test_edge_support import SEALED_PAGES, Client, full, running_preview
 
 ALLOWANCE = 2
