@@ -19,6 +19,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check codepages tests bench build.py
 
 test: lint $(VENV)/.installed-test /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
+	@$(MAKE) --no-print-directory $(VENV)/.installed-preview
+	$(BIN)/deno lint --config edge/deno.json edge bench/edge_bench.ts
+	$(BIN)/deno fmt --check --config edge/deno.json edge bench/edge_bench.ts
 	$(BIN)/python dev/localdb.py run -- $(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read --allow-net=127.0.0.1 edge/tests
 	$(BIN)/python -m pytest
 
@@ -50,4 +53,16 @@ postgresql:
 
 dev/oidc/node_modules/.installed: dev/oidc/package.json dev/oidc/package-lock.json /usr/bin/node
 	cd dev/oidc && npm ci --no-audit --no-fund --silent
+	touch $@
+
+# The local preview after `make site` alone: Deno and watchfiles (dev/requirements-preview.txt),
+# the local OpenID Connect provider (npm ci in dev/oidc) and, when it can be installed,
+# PostgreSQL (without it the preview serves guests only and says so).
+.PHONY: serve
+serve: $(VENV)/.installed-preview dev/oidc/node_modules/.installed
+	-@$(MAKE) --no-print-directory postgresql
+	$(BIN)/python build.py serve $(SERVE_ARGS)
+
+$(VENV)/.installed-preview: $(VENV)/.installed dev/requirements-preview.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r dev/requirements-preview.txt
 	touch $@

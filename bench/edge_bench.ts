@@ -18,6 +18,7 @@
  */
 import type { Context } from "@netlify/edge-functions";
 import process from "node:process";
+import addresses from "../edge/functions/addresses.ts";
 import gate from "../edge/functions/gate.ts";
 
 interface Plan {
@@ -71,9 +72,11 @@ async function request(path: string, cookie: string | null): Promise<Outcome> {
   if (cookie) headers.set("cookie", `theme=dark; ${COOKIE}=${cookie}`);
   const req = new Request(ORIGIN + path, { headers });
   const context = contextFor(path);
+  // the chain as netlify.toml declares it: addresses first, then the gate
+  const chain = { next: () => gate(req, context) } as unknown as Context;
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  const response = await gate(req, context);
+  const response = (await addresses(req, chain)) ?? await gate(req, context);
   const body = await response.text();
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);

@@ -11,6 +11,11 @@ PostgreSQL server with db/migrations applied (dev/localdb.py), and hands them to
 through the production variables (OIDC_*, DATABASE_URL). Variables already set in the
 environment win: set OIDC_ISSUER (and the other OIDC_* values) to try a real provider, or
 DATABASE_URL to use another database.
+
+The site is served as http://127.0.0.1:PORT/ and the provider as http://localhost:PORT2/, so
+the browser keeps their cookies apart. Open pages reload by themselves after a rebuild: file
+changes are watched with `watchfiles` (polling when it is not installed), and the edge server
+pushes a reload event to the pages (edge/dev/server.ts --live-reload).
 """
 from __future__ import annotations
 
@@ -40,25 +45,32 @@ def deno_binary() -> str:
         import deno  # the `deno` package on PyPI ships the binary
         return deno.find_deno_bin()
     except (ImportError, FileNotFoundError):
-        raise SetupError("Deno is needed for the preview: install it with "
-                         "'.venv/bin/pip install -r requirements-dev.txt' (package 'deno')") from None
+        raise SetupError("Deno is needed for the preview: run 'make serve' (it installs what the preview needs), "
+                         "or '.venv/bin/pip install -r dev/requirements-preview.txt' (package 'deno')") from None
 
 
 def edge_environment(project: Project) -> dict[str, str]:
-    """The variables the edge function reads in production, with development keys locally."""
+    """The variables the edge function reads in production, with development keys locally.
+
+    The seal key must be the build's (sealing.load_keys). The meter and session keys are the
+    edge's alone: a value set in the environment is passed on unchanged and checked by the edge
+    with its own limits (edge/lib/limits.ts; the preview prints any problem at start), and only
+    when unset is a development key made in the project's .dev-secrets/.
+    """
     environment = dict(os.environ)
     try:
         seal_keys = sealing.load_keys(environment, project.secrets_dir / "seal-keys")
-        meter_keys = sealing.load_keys(environment, project.secrets_dir / "meter-keys", variable=METER_VARIABLE)
     except sealing.SealKeyError as exc:
         raise SetupError(str(exc)) from None
     environment[sealing.VARIABLE] = sealing.format_keys(seal_keys)
-    environment[METER_VARIABLE] = sealing.format_keys(meter_keys)
-    try:
-        session_keys = sealing.load_keys(environment, project.secrets_dir / "session-keys", variable=SESSION_VARIABLE)
-    except sealing.SealKeyError as exc:
-        raise SetupError(str(exc)) from None
-    environment[SESSION_VARIABLE] = sealing.format_keys(session_keys)
+    for variable, file in ((METER_VARIABLE, "meter-keys"), (SESSION_VARIABLE, "session-keys")):
+        if (environment.get(variable) or "").strip():
+            continue
+        try:
+            keys = sealing.load_keys(environment, project.secrets_dir / file, variable=variable)
+        except sealing.SealKeyError as exc:
+            raise SetupError(str(exc)) from None
+        environment[variable] = sealing.format_keys(keys)
     return environment
 
 
@@ -69,7 +81,7 @@ class AccountServices:
     def __init__(self, root: Path, port: int):
         self.root = root
         self.port = port
-        self.database = None
+        self.database: subprocess.Popen | None = None
         self.provider: subprocess.Popen | None = None
 
     def start(self, environment: dict[str, str]) -> None:
@@ -79,22 +91,23 @@ class AccountServices:
             self._start_provider(environment)
 
     def _start_database(self, environment: dict[str, str]) -> None:
-        sys.path.insert(0, str(self.root))
-        try:
-            from dev.localdb import LocalDatabaseError, LocalPostgres
-        finally:
-            sys.path.pop(0)
-        try:
-            database = LocalPostgres()
-            self.database = database
-            database.start()
-            database.apply_migrations(self.root / "db" / "migrations")
-        except (LocalDatabaseError, OSError, subprocess.SubprocessError) as error:
-            print(f"Accounts: no local database ({error}); free accounts will see gated pages.",
-                  file=sys.stderr, flush=True)
+        """dev/localdb.py in its own process: it prints the URL, and stops when our pipe closes."""
+        script = self.root / "dev" / "localdb.py"
+        self.database = subprocess.Popen([sys.executable, str(script), "serve"], cwd=self.root, text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = self.database.stdout.readline().strip()
+        if not line.startswith("DATABASE_URL="):
+            reason = line.removeprefix("ERROR ") or (self.database.stderr.read()[-800:] if self.database.poll() is not None
+                                                     else "no answer")
+            print(f"Accounts: no local database ({reason}); free accounts, sessions and the guest network "
+                  "allowance are off.", file=sys.stderr, flush=True)
+            self.stop_database()
             return
-        environment["DATABASE_URL"] = database.url
-        print(f"Accounts: PostgreSQL on 127.0.0.1:{database.port} (migrations applied)", flush=True)
+        for stream in (self.database.stdout, self.database.stderr):
+            threading.Thread(target=_drain, args=(stream, "[db] "), daemon=True).start()
+        environment["DATABASE_URL"] = line.split("=", 1)[1]
+        port = urlsplit(environment["DATABASE_URL"]).port
+        print(f"Accounts: PostgreSQL on 127.0.0.1:{port} (migrations applied)", flush=True)
 
     def _start_provider(self, environment: dict[str, str]) -> None:
         folder = self.root / "dev" / "oidc"
@@ -116,10 +129,10 @@ class AccountServices:
                 return
         secret = secrets.token_urlsafe(24)
         site = f"http://127.0.0.1:{self.port}"
-        command = [node, str(folder / "provider.mjs"), "--port", "0", "--client-id", LOCAL_CLIENT_ID,
-                   "--role-claim", LOCAL_ROLE_CLAIM, "--subscriber-role", "subscriber"]
-        for origin in (site, f"http://localhost:{self.port}"):
-            command += ["--redirect-uri", f"{origin}/auth/callback", "--post-logout-uri", f"{origin}/"]
+        # the provider is `localhost`, the site 127.0.0.1: different hosts, so no shared cookies
+        command = [node, str(folder / "provider.mjs"), "--port", "0", "--public-host", "localhost",
+                   "--client-id", LOCAL_CLIENT_ID, "--role-claim", LOCAL_ROLE_CLAIM, "--subscriber-role", "subscriber",
+                   "--redirect-uri", f"{site}/auth/callback", "--post-logout-uri", f"{site}/"]
         provider_environment = {k: v for k, v in os.environ.items() if not k.startswith(("OIDC_", "CODEPAGES_"))}
         provider_environment["LOCAL_OIDC_CLIENT_SECRET"] = secret
         self.provider = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -141,7 +154,7 @@ class AccountServices:
             return
         # keep draining its output so it never blocks on a full pipe
         for stream in (self.provider.stdout, self.provider.stderr):
-            threading.Thread(target=_drain, args=(stream,), daemon=True).start()
+            threading.Thread(target=_drain, args=(stream, "[oidc] "), daemon=True).start()
         environment.update({
             "OIDC_ISSUER": issuer,
             "OIDC_CLIENT_ID": LOCAL_CLIENT_ID,
@@ -162,16 +175,27 @@ class AccountServices:
                     self.provider.kill()
             self.provider = None
 
+    def stop_database(self) -> None:
+        if self.database is not None:
+            try:
+                self.database.stdin.close()  # localdb.py stops its cluster when its stdin closes
+            except OSError:
+                pass
+            try:
+                self.database.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.database.terminate()
+                self.database.wait(timeout=10)
+            self.database = None
+
     def stop(self) -> None:
         self.stop_provider()
-        if self.database is not None:
-            self.database.stop()
-            self.database = None
+        self.stop_database()
 
 
 def allowed_hosts(environment: dict[str, str]) -> str:
     """Loopback, plus the hosts of a provider or database set in the environment (e.g. Auth0)."""
-    hosts = ["127.0.0.1"]
+    hosts = ["127.0.0.1", "localhost"]
     for variable in ("OIDC_ISSUER", "DATABASE_URL"):
         try:
             host = urlsplit(environment.get(variable, "")).hostname
@@ -182,11 +206,11 @@ def allowed_hosts(environment: dict[str, str]) -> str:
     return ",".join(hosts)
 
 
-def _drain(stream) -> None:
+def _drain(stream, prefix: str) -> None:
     try:
         for line in stream:
             if "WARNING" not in line:
-                print(f"[oidc] {line}", end="", file=sys.stderr, flush=True)
+                print(f"{prefix}{line}", end="", file=sys.stderr, flush=True)
     except (OSError, ValueError):
         pass
 
@@ -233,22 +257,29 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
         f"--allow-net={allowed_hosts(environment)}", "--allow-read", "--allow-env",
         str(root / "edge" / "dev" / "server.ts"), "--site", str(project.out_dir),
         "--toml", str(root / "netlify.toml"), "--functions", str(root / "edge" / "functions"), "--port", str(port),
+        "--live-reload",
     ]
-    server = subprocess.Popen(command, cwd=root, env=environment)
+    server = subprocess.Popen(command, cwd=root, env=environment, stdin=subprocess.PIPE, text=True)
     interrupted = False
-    watched = (project.content_dir, project.templates_dir)
-    seen = fingerprint(*watched)
+    stop = threading.Event()
+    threading.Thread(target=lambda: (server.wait(), stop.set()), daemon=True).start()
+
+    def rebuilt() -> None:
+        print("Change detected: rebuilding…", flush=True)
+        if rebuild(project, log) and server.poll() is None:
+            try:
+                server.stdin.write("reload\n")  # the edge server tells the open pages to reload
+                server.stdin.flush()
+            except OSError:
+                pass
+
     try:
-        while server.poll() is None:
-            time.sleep(poll_seconds)
-            now = fingerprint(*watched)
-            if now != seen:
-                seen = now
-                print("Change detected: rebuilding…", flush=True)
-                rebuild(project, log)
+        for _ in changes((project.content_dir, project.templates_dir), stop, poll_seconds):
+            rebuilt()
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        stop.set()
         if server.poll() is None:
             server.send_signal(signal.SIGTERM)
             try:
@@ -257,6 +288,31 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
                 server.kill()
     print("Preview stopped.", flush=True)
     return 0 if interrupted else (server.returncode or 1)
+
+
+def changes(folders: tuple[Path, ...], stop: threading.Event, poll_seconds: float = 0.5):
+    """Yield once per batch of file changes under `folders` until `stop` is set.
+
+    With `watchfiles` (inotify on Linux): a batch is yielded 30 ms after its last change (so a
+    save that writes several files is one rebuild). Without it: the folders are compared every
+    `poll_seconds`.
+    """
+    try:
+        import watchfiles
+    except ImportError:
+        watchfiles = None
+    if watchfiles is not None:
+        for batch in watchfiles.watch(*folders, stop_event=stop, debounce=400, step=30, yield_on_timeout=False,
+                                      raise_interrupt=True, watch_filter=lambda change, path: not path.endswith("~")):
+            if batch:
+                yield batch
+        return
+    seen = fingerprint(*folders)
+    while not stop.wait(poll_seconds):
+        now = fingerprint(*folders)
+        if now != seen:
+            seen = now
+            yield now
 
 
 def _interrupt(signum, frame):

@@ -6,6 +6,7 @@ PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres`
 (`runuser`), which the Debian package creates.
 
     python dev/localdb.py run -- COMMAND…   # start, run COMMAND with DATABASE_URL set, stop
+    python dev/localdb.py serve             # start, print `DATABASE_URL=<url>`, stop when stdin closes
     python dev/localdb.py check             # say whether PostgreSQL can be started here
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ import glob
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -162,6 +164,20 @@ def main(argv: list[str]) -> int:
         reason = available()
         print(reason or "PostgreSQL can be started here")
         return 1 if reason else 0
+    if argv[:1] == ["serve"]:
+        # for the local preview (codepages/serving.py): it owns our stdin; when it ends, we stop
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            with LocalPostgres() as database:
+                print(f"DATABASE_URL={database.url}", flush=True)
+                try:
+                    sys.stdin.read()
+                except KeyboardInterrupt:
+                    pass
+        except LocalDatabaseError as error:
+            print(f"ERROR {error}", flush=True)
+            return 1
+        return 0
     if argv[:1] == ["run"]:
         command = argv[2:] if argv[1:2] == ["--"] else argv[1:]
         if not command:

@@ -85,7 +85,7 @@ def test_guest_registers_reads_five_more_then_upgrade_and_the_meter_survives_cle
     try:
         # a guest's one free view
         text, banner, _ = read(page, base + PAGES[0])
-        assert "SECRET-SUMMARY-62323" in text and banner == "You have 0 code page views remaining."
+        assert "SECRET-SUMMARY-62323" in text and banner.startswith("This is your free code page view.")
         text, _, source = read(page, base + PAGES[1])
         assert "Register to view content" in text and "SECRET" not in source
         assert account_nav(page) == "Log in Register free account"
@@ -96,16 +96,19 @@ def test_guest_registers_reads_five_more_then_upgrade_and_the_meter_survives_cle
         provider_form(page, "free.coder@example.com", plan="free")
         assert page.url == base + PAGES[1]
         assert "SECRET-MODIFIERS-62322" in page.locator("section.protected-section").all_inner_texts()[0]
-        assert page.locator("#meter-banner").inner_text() == "You have 4 code page views remaining."
+        assert page.locator("#meter-banner").inner_text() == \
+            "This code page used one of your free account's views. 4 code page views remaining."
         assert account_nav(page) == "free.coder@example.com Log out"
 
         # the guest's page carried over (free to re-open); four more distinct pages
         text, banner, _ = read(page, base + PAGES[0])
-        assert "SECRET-SUMMARY-62323" in text and banner == "You have 4 code page views remaining."
+        assert "SECRET-SUMMARY-62323" in text
+        assert banner == "You unlocked this code page earlier, so reading it again is free. 4 code page views remaining."
         for n, url in enumerate(PAGES[2:6]):
             text, banner, _ = read(page, base + url)
             assert "SECRET-SUMMARY-" in text, url
-            assert banner == f"You have {3 - n} code page view{'s' if 3 - n != 1 else ''} remaining.", url
+            assert banner == ("This code page used one of your free account's views. "
+                              f"{3 - n} code page view{'s' if 3 - n != 1 else ''} remaining."), url
 
         # the 7th distinct page: the upgrade placeholder, no protected text in the source
         text, banner, source = read(page, base + PAGES[6])
@@ -116,7 +119,8 @@ def test_guest_registers_reads_five_more_then_upgrade_and_the_meter_survives_cle
         page.goto(base + "/")
         assert account_nav(page) == "free.coder@example.com Log out"
 
-        # log out (the provider's session ends too), clear every cookie, log in again
+        # log out (a POST from the header's button; the provider's session ends too), clear every
+        # cookie, log in again
         page.click("nav.account >> text=Log out")
         page.wait_for_url(base + "/")
         assert account_nav(page) == "Log in Register free account"

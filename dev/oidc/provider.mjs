@@ -18,6 +18,9 @@ import Provider from "oidc-provider";
 const { values: args } = parseArgs({
   options: {
     host: { type: "string", default: "127.0.0.1" },
+    // the host name in the issuer URL: the preview uses "localhost" (listening on 127.0.0.1), so
+    // the provider's cookies and the site's (on 127.0.0.1) are never shared
+    "public-host": { type: "string" },
     port: { type: "string", default: "0" },
     "client-id": { type: "string", default: "codepages-local" },
     "client-secret": { type: "string" },
@@ -108,7 +111,7 @@ ${error ? `<p class="error" role="alert">${escape(error)}</p>` : ""}
 // ---- the provider -----------------------------------------------------------------------------
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(args.port), args.host, resolve));
-const issuer = `http://${args.host}:${server.address().port}`;
+const issuer = `http://${args["public-host"] ?? args.host}:${server.address().port}`;
 
 const provider = new Provider(issuer, {
   clients: [{
@@ -116,7 +119,7 @@ const provider = new Provider(issuer, {
     client_secret: args["client-secret"],
     redirect_uris: args["redirect-uri"],
     post_logout_redirect_uris: args["post-logout-uri"],
-    grant_types: ["authorization_code"],
+    grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "client_secret_basic",
     id_token_signed_response_alg: args["id-token-alg"],
@@ -127,6 +130,8 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false, // the claims of the requested scopes go into the ID token
   extraParams: ["screen_hint"], // Auth0's sign-up hint, used by /auth/register
   pkce: { required: () => true },
+  // a refresh token with every code: the site re-reads the plan (subscriber or not) with it
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed("refresh_token"),
   features: {
     devInteractions: { enabled: false },
     rpInitiatedLogout: {
@@ -176,7 +181,15 @@ i.type="hidden";i.name="logout";i.value="yes";f.appendChild(i);f.submit();</scri
     ctx.body = page("Something went wrong", Object.entries(out)
       .map(([key, value]) => `<p><strong>${escape(key)}</strong>: ${escape(value)}</p>`).join(""));
   },
-  ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 1800, Session: 86400, Grant: 86400 },
+  ttl: {
+    AccessToken: 600,
+    AuthorizationCode: 60,
+    IdToken: 600,
+    Interaction: 1800,
+    Session: 86400,
+    Grant: 86400,
+    RefreshToken: 86400,
+  },
 });
 
 async function readForm(req) {

@@ -1,14 +1,17 @@
 /**
- * What logging in needs, read once per distinct environment: the provider settings and the
- * session keyring. Errors name the variable, for the operator; the caller logs them once.
+ * What logging in needs: the provider settings, the session keyring and the database (sessions
+ * are server-side). Errors name the variable, for the operator; the caller logs them once.
  */
+import { type Database, database } from "./db.ts";
 import { getEnv } from "./env.ts";
+import { KeyConfigError, type Keyring, keyringFromEnv } from "./keys.ts";
 import { type OidcSettings, oidcSettings } from "./oidc.ts";
-import { type CookieKeyring, importCookieKeys, SESSION_KEYS_VARIABLE } from "./signed_cookie.ts";
+import { SESSION_KEYS_VARIABLE } from "./signed_cookie.ts";
 
 export interface AuthConfig {
   oidc: OidcSettings;
-  keys: CookieKeyring;
+  keys: Keyring;
+  db: Database;
 }
 
 export class AuthConfigError extends Error {
@@ -18,25 +21,15 @@ export class AuthConfigError extends Error {
   }
 }
 
-let sessionCache: { value: string | undefined; keyring: Promise<CookieKeyring | Error> } | null = null;
-
 /** The session keyring, or the error that makes it unusable. */
-export function sessionKeys(
+export async function sessionKeys(
   get: (name: string) => string | undefined = getEnv,
-): Promise<CookieKeyring | Error> {
-  const value = get(SESSION_KEYS_VARIABLE);
-  if (!sessionCache || sessionCache.value !== value) {
-    sessionCache = {
-      value,
-      keyring: importCookieKeys(value).catch((error: unknown) =>
-        new AuthConfigError(SESSION_KEYS_VARIABLE, error instanceof Error ? error.message : "invalid keys")
-      ),
-    };
-  }
-  return sessionCache.keyring;
+): Promise<Keyring | AuthConfigError> {
+  const keyring = await keyringFromEnv(SESSION_KEYS_VARIABLE, "hmac", get);
+  return keyring instanceof KeyConfigError ? new AuthConfigError(keyring.variable, keyring.message) : keyring;
 }
 
-/** Provider settings and session keys; throws AuthConfigError naming the first missing variable. */
+/** Provider settings, session keys and database; throws AuthConfigError naming the first missing variable. */
 export async function authConfig(get: (name: string) => string | undefined = getEnv): Promise<AuthConfig> {
   let oidc: OidcSettings;
   try {
@@ -47,5 +40,12 @@ export async function authConfig(get: (name: string) => string | undefined = get
   }
   const keys = await sessionKeys(get);
   if (keys instanceof Error) throw keys;
-  return { oidc, keys };
+  const db = database(get);
+  if (!db) {
+    throw new AuthConfigError(
+      "DATABASE_URL",
+      "sessions and account meters live in PostgreSQL: enable Netlify Database (NETLIFY_DB_URL) or set DATABASE_URL",
+    );
+  }
+  return { oidc, keys, db };
 }

@@ -1,7 +1,16 @@
-/** Base64 helpers: strict, unpadded base64url for tokens and cookies; lenient decoding for keys. */
+/**
+ * Base64 helpers: strict, unpadded base64url for tokens and cookies (one text per byte
+ * string, so a token cannot be re-spelt); lenient decoding for keys as operators paste them.
+ *
+ * The strict decoder is a table decoder: opening the sealed sections of a page decodes
+ * 10-30 KB of base64url per request, and `atob` plus a canonical re-encoding took most of the
+ * gate's CPU time (bench/edge_bench.py).
+ */
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
-const B64_ANY = /^[A-Za-z0-9+/_-]*={0,2}$/;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/** char code → 6-bit value, or -1; only codes below 128 are looked up */
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
 export function b64urlEncode(bytes: Uint8Array): string {
   let binary = "";
@@ -11,33 +20,67 @@ export function b64urlEncode(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function fromBinary(binary: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+/** Unpadded base64url, canonical form only (unused trailing bits zero); null if it is not. */
+export function b64urlDecode(text: string): Uint8Array<ArrayBuffer> | null {
+  const n = text.length;
+  const rest = n & 3;
+  if (rest === 1) return null;
+  const out = new Uint8Array((n >> 2) * 3 + (rest === 0 ? 0 : rest - 1));
+  const whole = n - rest;
+  let j = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const ca = text.charCodeAt(i);
+    const cb = text.charCodeAt(i + 1);
+    const cc = text.charCodeAt(i + 2);
+    const cd = text.charCodeAt(i + 3);
+    if ((ca | cb | cc | cd) > 127) return null;
+    const a = DECODE[ca], b = DECODE[cb], c = DECODE[cc], d = DECODE[cd];
+    if ((a | b | c | d) < 0) return null;
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[j] = v >> 16;
+    out[j + 1] = (v >> 8) & 255;
+    out[j + 2] = v & 255;
+    j += 3;
+  }
+  if (rest > 0) {
+    const ca = text.charCodeAt(whole);
+    const cb = text.charCodeAt(whole + 1);
+    const cc = rest === 3 ? text.charCodeAt(whole + 2) : 65; // 'A'
+    if ((ca | cb | cc) > 127) return null;
+    const a = DECODE[ca], b = DECODE[cb], c = DECODE[cc];
+    if ((a | b | c) < 0) return null;
+    if (rest === 2) {
+      if (b & 15) return null; // non-canonical: unused bits set
+      out[j] = (a << 2) | (b >> 4);
+    } else {
+      if (c & 3) return null;
+      out[j] = (a << 2) | (b >> 4);
+      out[j + 1] = ((b & 15) << 4) | (c >> 2);
+    }
+  }
   return out;
 }
 
-/** Unpadded base64url, canonical form only (one text per byte string); null if it is not. */
-export function b64urlDecode(text: string): Uint8Array<ArrayBuffer> | null {
-  if (!B64URL.test(text) || text.length % 4 === 1) return null;
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  let bytes: Uint8Array<ArrayBuffer>;
-  try {
-    bytes = fromBinary(atob(padded));
-  } catch {
-    return null;
-  }
-  return b64urlEncode(bytes) === text ? bytes : null;
-}
+const B64_ANY = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** Standard or URL-safe base64, padding optional (how operators paste keys); null if invalid. */
 export function b64DecodeLenient(text: string): Uint8Array<ArrayBuffer> | null {
   if (!B64_ANY.test(text)) return null;
-  const plain = text.replace(/=+$/, "").replace(/-/g, "+").replace(/_/g, "/");
+  const plain = text.replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
   if (plain.length % 4 === 1) return null;
   try {
-    return fromBinary(atob(plain + "=".repeat((4 - (plain.length % 4)) % 4)));
+    const binary = atob(
+      plain.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (plain.length % 4)) % 4),
+    );
+    const out = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+    return out;
   } catch {
     return null;
   }
+}
+
+/** `bytes` random bytes, base64url (32 → 43 characters). */
+export function randomToken(bytes = 32): string {
+  return b64urlEncode(crypto.getRandomValues(new Uint8Array(bytes)));
 }

@@ -10,6 +10,7 @@
  *   first `guestViews` pages count as unlocked.
  */
 import { b64urlEncode } from "./b64.ts";
+import { sha256Sync } from "./fast_crypto.ts";
 import type { MeterState } from "./meter_cookie.ts";
 
 export interface Quota {
@@ -40,11 +41,11 @@ export function randomVisitorId(): string {
  * canonical path, so the cookie holds no paths and its keys are not shared between visitors.
  */
 export async function pageKey(visitorId: string, pagePath: string): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    new TextEncoder().encode(`codepages/meter/v1|${visitorId}|${pagePath}`),
-  );
-  return Array.from(new Uint8Array(digest, 0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  const data = new TextEncoder().encode(`codepages/meter/v1|${visitorId}|${pagePath}`);
+  const digest = sha256Sync(data) ?? new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  let hex = "";
+  for (let i = 0; i < 8; i++) hex += digest[i].toString(16).padStart(2, "0");
+  return hex;
 }
 
 export async function decide(

@@ -13,11 +13,13 @@
  * pages, timestamps in the future) reads as no cookie.
  */
 import { b64urlDecode, b64urlEncode } from "./b64.ts";
-import { importCookieKeys } from "./signed_cookie.ts";
+import { cookieValues, setCookie } from "./cookies.ts";
+import { equalBytes, hmacSha256Sync } from "./fast_crypto.ts";
+import { importKeyring, type Keyring } from "./keys.ts";
+import { MAX_COOKIE_CHARS } from "./limits.ts";
 
 export const METER_KEYS_VARIABLE = "CODEPAGES_METER_KEYS";
 export const METER_COOKIE = "__Host-cp_meter";
-export const MAX_COOKIE_CHARS = 3072;
 /** How far a timestamp may lie in the future (clock skew between edge nodes), seconds. */
 const SKEW = 300;
 
@@ -35,38 +37,21 @@ export interface MeterState {
   issuedAt: number;
 }
 
-export interface MeterKeyring {
-  currentId: string;
-  keys: Map<string, CryptoKey>;
-}
-
 export interface ReadCookie {
   state: MeterState;
   /** the key id that signed it: not the current one means "re-sign when writing" */
   kid: string;
 }
 
-/** Import `kid1:base64key,...` (32-64 byte keys). Throws KeyConfigError when missing or malformed. */
-export function importMeterKeys(value: string | undefined): Promise<MeterKeyring> {
-  return importCookieKeys(value, METER_KEYS_VARIABLE);
-}
-
-/** Every value of cookie `name` in a Cookie header, in order. */
-export function cookieValues(header: string | null, name: string): string[] {
-  if (!header) return [];
-  const values: string[] = [];
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) values.push(part.slice(eq + 1).trim());
-  }
-  return values;
+/** Import `kid1:base64key,...` (32-64 byte keys, tests and tools). Throws KeyConfigError when unusable. */
+export function importMeterKeys(value: string | undefined): Promise<Keyring> {
+  return importKeyring(value, METER_KEYS_VARIABLE, "hmac");
 }
 
 /** Parse and verify one cookie value; null if it is anything but a valid, current cookie of ours. */
 export async function verifyMeterCookie(
   value: string,
-  keyring: MeterKeyring,
+  keyring: Keyring,
   now: number,
 ): Promise<ReadCookie | null> {
   if (value.length > MAX_COOKIE_CHARS) return null;
@@ -77,7 +62,15 @@ export async function verifyMeterCookie(
   const signature = b64urlDecode(signatureText);
   if (!key || !signature || signature.length !== 32) return null;
   const signed = value.slice(0, value.length - signatureText.length - 1);
-  if (!(await crypto.subtle.verify("HMAC", key, signature, encoder.encode(signed)))) return null;
+  const raw = keyring.raw?.get(kid);
+  const expected = raw ? hmacSha256Sync(raw, encoder.encode(signed)) : undefined;
+  if (
+    expected
+      ? !equalBytes(expected, signature)
+      : !(await crypto.subtle.verify("HMAC", key, signature, encoder.encode(signed)))
+  ) {
+    return null;
+  }
   if (b64urlDecode(visitorId)?.length !== 16) return null;
   const periodStart = Number(start);
   const issuedAt = Number(issued);
@@ -90,7 +83,7 @@ export async function verifyMeterCookie(
 /** The first valid meter cookie in the request's Cookie header, or null. */
 export async function readMeterCookie(
   cookieHeader: string | null,
-  keyring: MeterKeyring,
+  keyring: Keyring,
   now: number,
 ): Promise<ReadCookie | null> {
   for (const value of cookieValues(cookieHeader, METER_COOKIE).slice(0, 4)) {
@@ -101,7 +94,7 @@ export async function readMeterCookie(
 }
 
 /** The signed cookie value for `state`, signed with the current key. */
-export async function encodeMeterCookie(state: MeterState, keyring: MeterKeyring): Promise<string> {
+export async function encodeMeterCookie(state: MeterState, keyring: Keyring): Promise<string> {
   const key = keyring.keys.get(keyring.currentId);
   if (!key) throw new Error("meter keyring has no current key");
   const body = [
@@ -112,7 +105,9 @@ export async function encodeMeterCookie(state: MeterState, keyring: MeterKeyring
     String(Math.floor(state.issuedAt)),
     state.pages.join("-"),
   ].join(".");
-  const signature = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
+  const raw = keyring.raw?.get(keyring.currentId);
+  const signature = (raw ? hmacSha256Sync(raw, encoder.encode(body)) : undefined) ??
+    new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(body)));
   const value = `${body}.${b64urlEncode(signature)}`;
   if (!FORMAT.test(value) || value.length > MAX_COOKIE_CHARS) {
     throw new Error("meter state does not fit the cookie");
@@ -122,7 +117,5 @@ export async function encodeMeterCookie(state: MeterState, keyring: MeterKeyring
 
 /** The Set-Cookie header value. */
 export function meterSetCookie(value: string, maxAgeSeconds: number): string {
-  return `${METER_COOKIE}=${value}; Path=/; Max-Age=${
-    Math.floor(maxAgeSeconds)
-  }; HttpOnly; Secure; SameSite=Lax`;
+  return setCookie(METER_COOKIE, value, maxAgeSeconds);
 }

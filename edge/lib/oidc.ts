@@ -152,6 +152,8 @@ export interface Discovery {
   token_endpoint_auth_methods_supported?: string[];
   prompt_values_supported?: string[];
   code_challenge_methods_supported?: string[];
+  scopes_supported?: string[];
+  revocation_endpoint?: string;
 }
 
 export type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -244,6 +246,19 @@ export function registerParams(settings: OidcSettings, discovery: Discovery): UR
   return new URLSearchParams({ screen_hint: "signup" });
 }
 
+/**
+ * The scopes asked for: OIDC_SCOPES, plus `offline_access` when the provider offers it, so the
+ * token response carries a refresh token and subscriber status can be re-read later without
+ * the visitor signing in again.
+ */
+export function requestedScopes(settings: OidcSettings, discovery: Discovery): string {
+  const scopes = settings.scopes.split(/\s+/).filter(Boolean);
+  if (discovery.scopes_supported?.includes("offline_access") && !scopes.includes("offline_access")) {
+    scopes.push("offline_access");
+  }
+  return scopes.join(" ");
+}
+
 export async function authorizationUrl(
   settings: OidcSettings,
   discovery: Discovery,
@@ -255,7 +270,7 @@ export async function authorizationUrl(
   params.set("response_type", "code");
   params.set("client_id", settings.clientId);
   params.set("redirect_uri", options.redirectUri);
-  params.set("scope", settings.scopes);
+  params.set("scope", requestedScopes(settings, discovery));
   params.set("state", options.state);
   params.set("nonce", options.nonce);
   params.set("code_challenge", await pkceChallenge(options.verifier));
@@ -277,19 +292,56 @@ function formEncode(text: string): string {
   return new URLSearchParams({ v: text }).toString().slice(2);
 }
 
-/** Exchange the code; the ID token (unverified) of the answer. */
-export async function exchangeCode(
+export interface TokenAnswer {
+  /** the ID token, not yet verified */
+  idToken: string;
+  refreshToken: string | null;
+}
+
+/** Exchange the code; the (unverified) ID token and the refresh token of the answer. */
+export function exchangeCode(
   settings: OidcSettings,
   discovery: Discovery,
   options: { code: string; redirectUri: string; verifier: string },
   fetcher: Fetch = fetch,
-): Promise<string> {
-  const body = new URLSearchParams({
-    grant_type: "authorization_code",
-    code: options.code,
-    redirect_uri: options.redirectUri,
-    code_verifier: options.verifier,
-  });
+): Promise<TokenAnswer> {
+  return tokenRequest(
+    settings,
+    discovery,
+    new URLSearchParams({
+      grant_type: "authorization_code",
+      code: options.code,
+      redirect_uri: options.redirectUri,
+      code_verifier: options.verifier,
+    }),
+    fetcher,
+  );
+}
+
+/** Use a refresh token: a new ID token (with the account's current claims) and maybe a new refresh token. */
+export function refreshTokens(
+  settings: OidcSettings,
+  discovery: Discovery,
+  refreshToken: string,
+  fetcher: Fetch = fetch,
+): Promise<TokenAnswer> {
+  return tokenRequest(
+    settings,
+    discovery,
+    new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: refreshToken,
+    }),
+    fetcher,
+  );
+}
+
+async function tokenRequest(
+  settings: OidcSettings,
+  discovery: Discovery,
+  body: URLSearchParams,
+  fetcher: Fetch,
+): Promise<TokenAnswer> {
   const headers = new Headers({
     "content-type": "application/x-www-form-urlencoded",
     accept: "application/json",
@@ -327,7 +379,10 @@ export async function exchangeCode(
   if (typeof answer.id_token !== "string" || answer.id_token.length > 16384) {
     throw new IdTokenError("token response has no ID token");
   }
-  return answer.id_token;
+  const refresh = typeof answer.refresh_token === "string" && answer.refresh_token.length <= 4096
+    ? answer.refresh_token
+    : null;
+  return { idToken: answer.id_token, refreshToken: refresh };
 }
 
 export interface Identity {
@@ -343,13 +398,18 @@ export function hasRole(claim: unknown, role: string): boolean {
   return false;
 }
 
-/** Verify the ID token and read the identity from it. Throws IdTokenError or OidcProviderError. */
+/**
+ * Verify the ID token and read the identity from it. Throws IdTokenError or OidcProviderError.
+ * `expectedNonce`: the nonce of this login; null for an ID token of a refresh, which must
+ * instead name `expectedSubject` (the session's account).
+ */
 export async function verifyIdToken(
   settings: OidcSettings,
   discovery: Discovery,
   idToken: string,
-  expectedNonce: string,
+  expectedNonce: string | null,
   now: Date = new Date(),
+  expectedSubject?: string,
 ): Promise<Identity> {
   let payload: JWTPayload;
   try {
@@ -359,7 +419,7 @@ export async function verifyIdToken(
       algorithms: ID_TOKEN_ALGORITHMS,
       clockTolerance: CLOCK_TOLERANCE,
       maxTokenAge: MAX_ID_TOKEN_AGE,
-      requiredClaims: ["sub", "iat", "exp", "nonce"],
+      requiredClaims: expectedNonce === null ? ["sub", "iat", "exp"] : ["sub", "iat", "exp", "nonce"],
       currentDate: now,
     }));
   } catch (error) {
@@ -378,8 +438,12 @@ export async function verifyIdToken(
   if (typeof payload.iat !== "number" || payload.iat > nowSeconds + CLOCK_TOLERANCE) {
     throw new IdTokenError("ID token issued in the future");
   }
-  if (typeof payload.nonce !== "string" || !constantTimeEqual(payload.nonce, expectedNonce)) {
-    throw new IdTokenError("ID token nonce does not match this login");
+  if (expectedNonce !== null) {
+    if (typeof payload.nonce !== "string" || !constantTimeEqual(payload.nonce, expectedNonce)) {
+      throw new IdTokenError("ID token nonce does not match this login");
+    }
+  } else if (expectedSubject !== undefined && payload.sub !== expectedSubject) {
+    throw new IdTokenError("refreshed ID token names another account");
   }
   const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
   if ((audiences.length > 1 || payload.azp !== undefined) && payload.azp !== settings.clientId) {

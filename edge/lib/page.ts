@@ -17,9 +17,11 @@
  * Attribute order and whitespace are free; `data-section` and `data-sealed` are double-quoted;
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
  */
+import { escapeHtml } from "./html.ts";
 import { openSealed, type SealKeyring } from "./seal.ts";
 
-const SEALED_SECTION_TAG = /<section\b[^>]*\sdata-sealed="[^"]*"[^>]*>/g;
+export { escapeHtml };
+
 const SEALED_ATTRIBUTE = /\sdata-sealed="[^"]*"/g;
 const SECTION_ATTRIBUTE = /\sdata-section="([a-z0-9][a-z0-9-]{0,63})"/;
 const BANNER_TAG = /<div\b[^>]*\sid="meter-banner"[^>]*>/;
@@ -33,18 +35,55 @@ export interface Unlocked {
   opened: number;
 }
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+interface TagMatch {
+  start: number;
+  end: number;
+  tag: string;
+}
+
+const WHITESPACE = /\s/;
+
+/**
+ * The sealed section tags of a page, as SEALED_SECTION_TAG would match them, found with
+ * indexOf: the tags hold kilobytes of token, which a backtracking regex scans slowly.
+ */
+function sealedTags(html: string): TagMatch[] {
+  const tags: TagMatch[] = [];
+  let from = 0;
+  for (;;) {
+    const attr = html.indexOf('data-sealed="', from);
+    if (attr < 0) break;
+    const valueEnd = html.indexOf('"', attr + 13);
+    if (valueEnd < 0) break;
+    const end = html.indexOf(">", valueEnd);
+    if (end < 0) break;
+    from = valueEnd + 1;
+    const start = html.lastIndexOf("<", attr);
+    if (start < 0 || html.lastIndexOf(">", attr) > start || !WHITESPACE.test(html[attr - 1])) continue;
+    if (!html.startsWith("<section", start) || !/[\s>]/.test(html[start + 8])) continue;
+    tags.push({ start, end: end + 1, tag: html.slice(start, end + 1) });
+    from = end + 1;
+  }
+  return tags;
 }
 
 /** Remove every data-sealed attribute (the output of a personalised response carries none). */
 export function stripSeals(html: string): string {
-  return html.replace(SEALED_SECTION_TAG, (tag) => tag.replace(SEALED_ATTRIBUTE, ""));
+  const tags = sealedTags(html);
+  if (tags.length === 0) return html;
+  const parts: string[] = [];
+  let at = 0;
+  for (const t of tags) {
+    parts.push(html.slice(at, t.start), t.tag.replace(SEALED_ATTRIBUTE, ""));
+    at = t.end;
+  }
+  parts.push(html.slice(at));
+  return parts.join("");
 }
 
 /** Count the sealed sections of a page. */
 export function countSealed(html: string): number {
-  return html.match(SEALED_SECTION_TAG)?.length ?? 0;
+  return sealedTags(html).length;
 }
 
 interface Block {
@@ -64,10 +103,10 @@ export async function unlockSections(
   pagePath: string,
 ): Promise<Unlocked> {
   const blocks: Block[] = [];
-  for (const match of html.matchAll(SEALED_SECTION_TAG)) {
-    const tag = match[0];
-    const tagStart = match.index!;
-    const tagEnd = tagStart + tag.length;
+  for (const match of sealedTags(html)) {
+    const tag = match.tag;
+    const tagStart = match.start;
+    const tagEnd = match.end;
     const sectionId = SECTION_ATTRIBUTE.exec(tag)?.[1];
     const token = /\sdata-sealed="([^"]*)"/.exec(tag)![1];
     let lockedStart = -1;
@@ -109,13 +148,13 @@ export async function unlockSections(
   return { html: parts.join(""), total: blocks.length, opened: count };
 }
 
-/** Put `text` (escaped) into the meter banner slot and show it. */
-export function fillBanner(html: string, text: string): string {
+/** Put `bannerHtml` (built from escaped parts, banner.ts) into the meter banner slot and show it. */
+export function fillBanner(html: string, bannerHtml: string): string {
   const match = BANNER_TAG.exec(html);
   if (!match) return html;
   const tagEnd = match.index + match[0].length;
   const close = html.indexOf("</div>", tagEnd);
   if (close < 0) return html;
   const tag = match[0].replace(HIDDEN_ATTRIBUTE, "");
-  return html.slice(0, match.index) + tag + escapeHtml(text) + html.slice(close);
+  return html.slice(0, match.index) + tag + bannerHtml + html.slice(close);
 }

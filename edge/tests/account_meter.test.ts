@@ -70,7 +70,12 @@ test("account meter: a free account reads 6 distinct pages (1 + 5), the 7th show
     const r = await callGate(path, env(), session, pages);
     assertEquals(r.status, 200);
     assert(!r.body.includes("<!--locked:"), `page ${i + 1} opened`);
-    assertEquals(bannerOf(r.body), `You have ${5 - i} code page view${5 - i === 1 ? "" : "s"} remaining.`);
+    assertEquals(
+      bannerOf(r.body),
+      `This code page used one of your free account's views. ${5 - i} code page view${
+        5 - i === 1 ? "" : "s"
+      } remaining.`,
+    );
     assertEquals(r.headers.get("cache-control"), "private, no-store");
   }
   const seventh = await callGate(paths[6], env(), session, pages);
@@ -86,7 +91,10 @@ test("account meter: a free account reads 6 distinct pages (1 + 5), the 7th show
   assert(!seventh.body.includes("Register to view content"), "no guest placeholder for an account");
   const again = await callGate(paths[0], env(), session, pages);
   assert(!again.body.includes("<!--locked:"), "re-opening an unlocked page is free");
-  assertEquals(bannerOf(again.body), "You have 0 code page views remaining.");
+  assertEquals(
+    bannerOf(again.body),
+    "You unlocked this code page earlier, so reading it again is free. 0 code page views remaining.",
+  );
   // clearing cookies changes nothing: the meter is the account's, keyed by its subject
   const sameAccount = await callGate(paths[6], env(), session, pages);
   assertGated(result(sameAccount), "still gated");
@@ -115,7 +123,7 @@ test("account meter (attack): the last free view requested by ten parallel reque
     periodDays: 30,
     charge: false,
   });
-  assertEquals(check, { unlocked: false, used: 6 });
+  assertEquals(check, { unlocked: false, used: 6, charged: false });
 });
 
 test("account meter: ten parallel requests at the store itself — exactly one row is added", async () => {
@@ -148,16 +156,23 @@ test("account meter: a guest's unlocked page carries into the account at sign-in
   assertFull(result(first), B, "a new page for the account");
   assertEquals(
     bannerOf(first.body),
-    "You have 4 code page views remaining.",
+    "This code page used one of your free account's views. 4 code page views remaining.",
     "A (carried) and B are counted",
   );
   const carried = await callGate(A, env(), session, pages); // even without the guest cookie now
   assertFull(result(carried), A, "the guest's page stays unlocked");
-  assertEquals(bannerOf(carried.body), "You have 4 code page views remaining.", "re-opening it is free");
+  assertEquals(
+    bannerOf(carried.body),
+    "You unlocked this code page earlier, so reading it again is free. 4 code page views remaining.",
+    "re-opening it is free",
+  );
   // carrying is idempotent
   await callGate(C, env(), cookie, pages);
   const after = await callGate(C, env(), cookie, pages);
-  assertEquals(bannerOf(after.body), "You have 3 code page views remaining.");
+  assertEquals(
+    bannerOf(after.body),
+    "You unlocked this code page earlier, so reading it again is free. 3 code page views remaining.",
+  );
 });
 
 test("account meter: a carried guest meter never exceeds the account's quota", async () => {
@@ -178,7 +193,7 @@ test("account meter: a carried guest meter never exceeds the account's quota", a
     charge: false,
     guest: { visitorId: visitor, pageKeys: keys },
   });
-  assertEquals(r, { unlocked: false, used: 3 }, "only A fits; B is not carried");
+  assertEquals(r, { unlocked: false, used: 3, charged: false }, "only A fits; B is not carried");
   assertEquals(
     (await store.view({ subject, pagePath: A, quota: 3, periodDays: 30, charge: true })).unlocked,
     true,
@@ -200,17 +215,26 @@ test("account meter (attack): database down → the gated page, never an error p
   assertEquals(r.status, 200);
   assertGated(result(r), "database down");
   assert(bannerOf(r.body)!.includes("cannot be checked right now"), bannerOf(r.body)!);
-  assert(r.body.includes(">Log out</a>"), "still signed in");
-  const none = await callGate(A, env({ DATABASE_URL: undefined }), session, pages);
+  assert(r.body.includes(">Log out</button>"), "still shown as signed in");
+  // no database configured: no sessions, so the visitor is a guest (here with no guest views)
+  const none = await callGate(
+    A,
+    env({ DATABASE_URL: undefined, CODEPAGES_GUEST_VIEWS: "0" }),
+    session,
+    pages,
+  );
   assertGated(result(none), "no database configured");
-  // a subscriber does not need the database
+  assert(none.body.includes("Log in"), "shown as a guest");
+  // sessions are server-side: with the database down nobody's status can be read, so even a
+  // subscriber's page stays gated (fail closed) rather than trusting the cookie
   const subscriber = await callGate(
     A,
     down,
     `__Host-cp_session=${await mintSession(ISSUER, { subscriber: true })}`,
     pages,
   );
-  assertFull(result(subscriber), A, "subscriber while the database is down");
+  assertGated(result(subscriber), "subscriber while the database is down");
+  assert(bannerOf(subscriber.body)!.includes("cannot be checked right now"));
 });
 
 test("account meter: the free-account template holds no protected text", async () => {

@@ -13,8 +13,10 @@ import auth from "../functions/auth.ts";
 import gate from "../functions/gate.ts";
 import { b64urlEncode } from "../lib/b64.ts";
 import { pkceChallenge, resetOidcCaches } from "../lib/oidc.ts";
-import { encodeSession, type Session } from "../lib/session.ts";
-import { importCookieKeys } from "../lib/signed_cookie.ts";
+import { BoundedDatabase, databasePool } from "../lib/db.ts";
+import { importKeyring } from "../lib/keys.ts";
+import { encodeSessionCookie, randomToken, readSessionCookie, sessionIdHash } from "../lib/session.ts";
+import { type SessionRecord, SessionStore } from "../lib/session_store.ts";
 import { BASE_ENV, type Env, PAGES, PLAINTEXTS, sealForTest, staticServer, withEnv } from "./helpers.ts";
 
 export const CLIENT_ID = "codepages-test";
@@ -47,11 +49,16 @@ interface IssuedCode {
   challenge: string;
   redirectUri: string;
   idToken: string;
+  refreshToken?: string;
   used: boolean;
 }
 
 export class MockProvider {
   readonly codes = new Map<string, IssuedCode>();
+  /** refresh token → the ID token (claims) a refresh answers with now; absent: invalid_grant */
+  readonly refreshes = new Map<string, () => Promise<string>>();
+  /** false: the token endpoint refuses every refresh (the account was closed) */
+  refreshUp = true;
   /** false: the JWKS endpoint answers 503 */
   jwksUp = true;
   tokenRequests: Request[] = [];
@@ -92,6 +99,7 @@ export class MockProvider {
       OIDC_CLIENT_SECRET: CLIENT_SECRET,
       OIDC_ROLE_CLAIM: ROLE_CLAIM,
       OIDC_SUBSCRIBER_ROLE: "subscriber",
+      DATABASE_URL,
     };
   }
 
@@ -128,6 +136,16 @@ export class MockProvider {
       }`;
       if (request.headers.get("authorization") !== expected) return json({ error: "invalid_client" }, 401);
       const form = new URLSearchParams(await request.text());
+      if (form.get("grant_type") === "refresh_token") {
+        const answer = this.refreshes.get(form.get("refresh_token") ?? "");
+        if (!answer || !this.refreshUp) return json({ error: "invalid_grant" }, 400);
+        return json({
+          access_token: "opaque",
+          token_type: "Bearer",
+          expires_in: 600,
+          id_token: await answer(),
+        });
+      }
       const issued = this.codes.get(form.get("code") ?? "");
       if (!issued || issued.used || form.get("grant_type") !== "authorization_code") {
         return json({ error: "invalid_grant" }, 400);
@@ -142,14 +160,15 @@ export class MockProvider {
         token_type: "Bearer",
         expires_in: 600,
         id_token: issued.idToken,
+        ...(issued.refreshToken ? { refresh_token: issued.refreshToken } : {}),
       });
     }
     return new Response("not found", { status: 404 });
   }
 
-  issueCode(challenge: string, redirectUri: string, idToken: string): string {
+  issueCode(challenge: string, redirectUri: string, idToken: string, refreshToken?: string): string {
     const code = b64urlEncode(crypto.getRandomValues(new Uint8Array(24)));
-    this.codes.set(code, { challenge, redirectUri, idToken, used: false });
+    this.codes.set(code, { challenge, redirectUri, idToken, refreshToken, used: false });
     return code;
   }
 
@@ -219,8 +238,14 @@ export async function callAuth(
 }
 
 /** Call the gate (the metered code page function) with `cookie`, serving `pages`. */
-export async function callGate(path: string, env: Env, cookie?: string, pages = PAGES): Promise<Answer> {
-  const headers = new Headers();
+export async function callGate(
+  path: string,
+  env: Env,
+  cookie?: string,
+  pages = PAGES,
+  extraHeaders: Record<string, string> = {},
+): Promise<Answer> {
+  const headers = new Headers(extraHeaders);
   if (cookie) headers.set("cookie", cookie);
   const request = new Request(`${SITE}${path}`, { headers });
   const server = staticServer(pages);
@@ -262,10 +287,16 @@ export async function startLogin(
 export async function login(
   provider: MockProvider,
   idToken: (nonce: string) => Promise<string>,
-  options: { env?: Env; extraCookie?: string } = {},
+  options: { env?: Env; extraCookie?: string; refreshToken?: string; refresh?: () => Promise<string> } = {},
 ): Promise<{ start: LoginStart; callback: Answer; code: string }> {
   const start = await startLogin(provider, undefined, options.env);
-  const code = provider.issueCode(start.challenge, start.redirectUri, await idToken(start.nonce));
+  if (options.refreshToken && options.refresh) provider.refreshes.set(options.refreshToken, options.refresh);
+  const code = provider.issueCode(
+    start.challenge,
+    start.redirectUri,
+    await idToken(start.nonce),
+    options.refreshToken,
+  );
   const cookie = `__Host-cp_login=${start.loginCookie}${
     options.extraCookie ? `; ${options.extraCookie}` : ""
   }`;
@@ -277,22 +308,62 @@ export async function login(
   return { start, callback, code };
 }
 
-/** A session cookie value minted directly (for gate tests). */
+/** The session store of the test database. */
+export function testSessions(): SessionStore {
+  return new SessionStore(
+    new BoundedDatabase(databasePool((n) => (n === "DATABASE_URL" ? DATABASE_URL : undefined))!),
+  );
+}
+
+export interface MintedSession {
+  subject: string;
+  issuer: string;
+  name: string;
+  subscriber: boolean;
+  claimsAt: number;
+  refreshToken: string | null;
+  expiresAt: number;
+}
+
+/**
+ * A server-side session made directly (for gate tests): its row in the test database and the
+ * cookie value that refers to it.
+ */
 export async function mintSession(
   issuer: string,
-  session: Partial<Session> = {},
+  session: Partial<MintedSession> = {},
   keys = SESSION_KEYS,
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return await encodeSession({
+  const sid = randomToken();
+  const record: SessionRecord = {
     subject: `user-${crypto.randomUUID()}`,
     issuer,
     name: "coder@example.com",
     subscriber: false,
-    issuedAt: now,
+    claimsAt: now,
+    refreshToken: null,
     expiresAt: now + 3600,
     ...session,
-  }, await importCookieKeys(keys));
+  };
+  await testSessions().create(await sessionIdHash(sid), record);
+  return await encodeSessionCookie(
+    { sid, name: record.name, expiresAt: record.expiresAt },
+    await importKeyring(keys, "CODEPAGES_SESSION_KEYS", "hmac"),
+  );
+}
+
+/** The live session a cookie value refers to (from the database), or null. */
+export async function sessionOf(value: string | undefined): Promise<SessionRecord | null> {
+  if (!value) return null;
+  const keyring = await importKeyring(SESSION_KEYS, "CODEPAGES_SESSION_KEYS", "hmac");
+  const cookie = await readSessionCookie(
+    `__Host-cp_session=${value}`,
+    keyring,
+    Math.floor(Date.now() / 1000),
+  );
+  if (!cookie) return null;
+  return await testSessions().find(await sessionIdHash(cookie.sid));
 }
 
 export const FREE_TEMPLATE =

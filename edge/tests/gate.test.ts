@@ -1,4 +1,5 @@
 /** The real edge function (functions/gate.ts) over the Python-sealed fixture pages. */
+import { declarations } from "../dev/server.ts";
 import { config } from "../functions/gate.ts";
 import { pageKey } from "../lib/meter.ts";
 import {
@@ -21,12 +22,23 @@ import {
 } from "./helpers.ts";
 
 const EXHAUSTED =
-  "0 code page views remaining. Guest accounts are limited to 1 page view. Register free account to get 5 more views.";
+  "0 code page views remaining. Guest accounts are limited to 1 page view. Register free account to get 5 more views. Already registered? Log in.";
+const FREE_VIEW =
+  "This is your free code page view. 0 code page views remaining. Register free account to get 5 more views.";
+const REOPENED =
+  "You unlocked this code page earlier, so reading it again is free. 0 code page views remaining. Register free account to get 5 more views.";
 
 Deno.test("gate: netlify.toml declares the metered routes and errors fall back to the static (gated) page", () => {
   const toml = Deno.readTextFileSync(new URL("../../netlify.toml", import.meta.url));
-  const routes = [...toml.matchAll(/\[\[edge_functions\]\]\s*path = "([^"]+)"\s*function = "gate"/g)].map((m) => m[1]);
-  assertEquals(routes, ["/cpt/*", "/hcpcs/*", "/icd-10-cm/*", "/CPT/*", "/HCPCS/*", "/ICD-10-CM/*"]);
+  const routes = declarations(toml).map((d) => `${d.path} ${d.functionName}`);
+  assertEquals(routes, [
+    "/* addresses",
+    "/cpt/* gate",
+    "/hcpcs/* gate",
+    "/icd-10-cm/* gate",
+    "/auth/* auth",
+    "/* account",
+  ], "addresses first: a redirect never reaches the gate");
   assertEquals(config.path, undefined);
   assertEquals(config.onError, "bypass");
 });
@@ -35,7 +47,7 @@ Deno.test("gate: a guest's first code page is full, with the banner and a meter 
   const r = await call(A);
   assertFull(r, A, "first page");
   assertPersonalised(r, "first page");
-  assertEquals(bannerOf(r.body), "You have 0 code page views remaining.");
+  assertEquals(bannerOf(r.body), FREE_VIEW);
   assert(r.setCookie!.endsWith("; Path=/; Max-Age=2592000; HttpOnly; Secure; SameSite=Lax"), r.setCookie!);
   const state = (await stateOf(r.cookie))!;
   assertEquals(state.pages, [await pageKey(state.visitorId, A)]);
@@ -56,7 +68,7 @@ Deno.test("gate: quota 1 — first page full, second gated, first again full and
   const again = await call(A, { cookie: first.cookie });
   assertFull(again, A, "re-open");
   assertEquals(again.setCookie, null, "re-opening costs nothing and rewrites nothing");
-  assertEquals(bannerOf(again.body), "You have 0 code page views remaining.");
+  assertEquals(bannerOf(again.body), REOPENED);
   const third = await call(C, { cookie: first.cookie });
   assertGated(third, "third page");
 });
@@ -69,16 +81,22 @@ Deno.test("gate: larger quotas count down; settings come from the environment", 
     CODEPAGES_METER_PERIOD_DAYS: "7",
   };
   const a = await call(A, { env });
-  assertEquals(bannerOf(a.body), "You have 1 code page view remaining.");
+  assertEquals(
+    bannerOf(a.body),
+    "This page used one of your 2 free code page views. 1 code page view remaining. Register free account to get 7 more views.",
+  );
   assert(a.setCookie!.includes("Max-Age=604800"));
   const b = await call(B, { env, cookie: a.cookie });
   assertFull(b, B);
-  assertEquals(bannerOf(b.body), "You have 0 code page views remaining.");
+  assertEquals(
+    bannerOf(b.body),
+    "This page used one of your 2 free code page views. 0 code page views remaining. Register free account to get 7 more views.",
+  );
   const c = await call(C, { env, cookie: b.cookie });
   assertGated(c);
   assertEquals(
     bannerOf(c.body),
-    "0 code page views remaining. Guest accounts are limited to 2 page views. Register free account to get 7 more views.",
+    "0 code page views remaining. Guest accounts are limited to 2 page views. Register free account to get 7 more views. Already registered? Log in.",
   );
 });
 
@@ -111,13 +129,19 @@ Deno.test("gate: the static request carries no conditional or range headers", as
   assertEquals(sent.method, "GET");
 });
 
-Deno.test("gate: pages without a sealed section are not charged", async () => {
+Deno.test("gate: pages without a sealed section are not charged and show no meter banner", async () => {
   const plain = PAGES[A].replace(/ data-sealed="[^"]*"/g, "");
   const server = staticServer({ ...PAGES, [A]: plain });
   const r = await call(A, { server });
   assertEquals(r.setCookie, null);
-  assertEquals(bannerOf(r.body), "You have 1 code page view remaining.");
-  assertPersonalised(r);
+  assertEquals(bannerOf(r.body), null, "nothing is metered here: no 'limited to 1 page view'");
+  assertEquals(r.body, plain, "the static page, unchanged");
+  const spent = (await call(B)).cookie!;
+  assertEquals(
+    bannerOf((await call(A, { server, cookie: spent })).body),
+    null,
+    "not even with a spent meter",
+  );
 });
 
 Deno.test("gate: non-HTML and non-200 static responses pass through untouched", async () => {

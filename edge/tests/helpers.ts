@@ -132,6 +132,8 @@ export interface CallOptions {
   server?: StaticServer;
   /** full URL instead of https://codepages.test + path */
   url?: string;
+  /** the client address Netlify reports (context.ip) */
+  ip?: string;
 }
 
 export async function call(path: string, options: CallOptions = {}): Promise<Result> {
@@ -144,7 +146,8 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   });
   const server = options.server ?? staticServer();
   currentRequest = request;
-  const response = await withEnv(options.env ?? BASE_ENV, () => gate(request, server.context));
+  const context = options.ip ? { ...server.context, ip: options.ip } as Context : server.context;
+  const response = await withEnv(options.env ?? BASE_ENV, () => gate(request, context));
   currentRequest = null;
   const setCookie = response.headers.get("set-cookie");
   const cookie = setCookie?.match(/^__Host-cp_meter=([^;]*)/)?.[1] ?? null;
@@ -206,11 +209,23 @@ export function assertPersonalised(result: Result, message = ""): void {
   }
 }
 
-/** The banner's text, or null when it is hidden/empty. */
-export function bannerOf(body: string): string | null {
-  const match = /<div\b[^>]*id="meter-banner"[^>]*>([^<]*)<\/div>/.exec(body);
-  if (!match || /\shidden[\s>]/.test(match[0])) return null;
+/** Text of an HTML fragment: tags dropped, entities of the escaper decoded, whitespace collapsed. */
+export function textOf(html: string): string {
+  return html.replace(/<[^>]*>/g, " ").replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)))
+    .replace(/\s+/g, " ").replace(/\s([.,])/g, "$1").trim();
+}
+
+/** The banner's HTML, or null when it is hidden/empty. */
+export function bannerHtmlOf(body: string): string | null {
+  const match = /<div\b[^>]*id="meter-banner"[^>]*>([\s\S]*?)<\/div>/.exec(body);
+  if (!match || /\shidden[\s>]/.test(match[0]) || match[1].trim() === "") return null;
   return match[1];
+}
+
+/** The banner's text (what a reader sees), or null when it is hidden/empty. */
+export function bannerOf(body: string): string | null {
+  const html = bannerHtmlOf(body);
+  return html === null ? null : textOf(html);
 }
 
 /** Seal with a raw key, exactly as codepages/sealing.py does (for tests that need other keys). */

@@ -1,9 +1,9 @@
 import { b64urlEncode } from "../lib/b64.ts";
+import { cookieValues } from "../lib/cookies.ts";
+import { MAX_COOKIE_CHARS } from "../lib/limits.ts";
 import {
-  cookieValues,
   encodeMeterCookie,
   importMeterKeys,
-  MAX_COOKIE_CHARS,
   METER_COOKIE,
   meterSetCookie,
   type MeterState,

@@ -61,12 +61,13 @@ Deno.test("page: attribute order and whitespace are free", async () => {
   assertEquals(countSealed("<section class=x></section>"), 0);
 });
 
-Deno.test("page: fillBanner shows escaped text in the slot, once", () => {
-  const filled = fillBanner(PAGES[A], `You have <b>2</b> views & "more"`);
-  assertEquals(bannerOf(filled), escapeHtml(`You have <b>2</b> views & "more"`));
+Deno.test("page: fillBanner puts the banner's markup (built from escaped parts) in the slot, once", () => {
+  const banner = `<p>${escapeHtml(`You have <b>2</b> views & "more"`)} <a href="/auth/login">Log in</a></p>`;
+  const filled = fillBanner(PAGES[A], banner);
+  assertEquals(bannerOf(filled), `You have <b>2</b> views & "more" Log in`);
   assert(
     filled.includes(
-      '<div id="meter-banner" class="meter-banner" role="status" aria-live="polite" data-pagefind-ignore="all">You have &#60;b&#62;2',
+      '<div id="meter-banner" class="meter-banner" role="status" aria-live="polite" data-pagefind-ignore="all"><p>You have &#60;b&#62;2',
     ),
   );
   assertEquals(bannerOf(PAGES[A]), null);
