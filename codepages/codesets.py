@@ -37,7 +37,7 @@ CODE_SETS: dict[str, CodeSet] = {
             "letters or a letter and a digit; D codes are the ADA's CDT and cannot be published",
         ),
         CodeSet(
-            "icd-10-cm", "ICD-10-CM", re.compile(r"[A-Z]\d[0-9A-Z](\.[0-9A-Z]{1,4})?"), "M54.50",
+            "icd-10-cm", "ICD-10-CM", re.compile(r"[A-Z](?:\d[0-9A-Z]|A\d)(\.[0-9A-Z]{1,4})?"), "M54.50",
             "an ICD-10-CM code is a letter, a digit and a letter or digit, then optionally a dot "
             "and one to four letters or digits (M54, M54.50, S72.001A)",
         ),

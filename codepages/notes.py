@@ -43,8 +43,8 @@ _ROW = re.compile(r"([0-9A-Z]) - (.*)")
 # a code, optionally ending in "-" / ".-", optionally a range of two such (see icd10cm.code_references)
 REFERENCE = re.compile(
     r"(?<![0-9A-Za-z./])(?<![Vv]itamin )"
-    r"(?P<first>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?P<dash1>\.?-)?"
-    r"(?:-(?P<last>[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?P<dash2>\.?-)?)?"
+    r"(?P<first>[A-Z](?:[0-9][0-9A-Z]|A[0-9])(?:\.[0-9A-Z]{1,4})?)(?P<dash1>\.?-)?"
+    r"(?:-(?P<last>[A-Z](?:[0-9][0-9A-Z]|A[0-9])(?:\.[0-9A-Z]{1,4})?)(?P<dash2>\.?-)?)?"
     r"(?![0-9A-Za-z])"
 )
 

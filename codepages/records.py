@@ -65,6 +65,7 @@ class Record:
     change: str = ""  # what the newest release did to it, in words: "New in ICD-10-CM FY2026 (April 1, 2026 update)"
     other_descriptors: dict[str, str] = field(default_factory=dict)  # "Short descriptor" → text
     updated: str = ""  # YYYY-MM-DD: when the editor's record (or the release) last changed
+    searchable: bool = True  # False: its descriptors are licensed text kept out of the public search index
     url: str = field(init=False)
 
     def __post_init__(self) -> None:

@@ -27,12 +27,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
+from typing import IO
 from urllib.parse import urlsplit
 
 from . import sealing
 from .errors import ContentError, SetupError
-from .pipeline import Log, Project, build
+from .log import Log
+from .pipeline import build
+from .project import Project
 
 METER_VARIABLE = "CODEPAGES_METER_KEYS"
 SESSION_VARIABLE = "CODEPAGES_SESSION_KEYS"
@@ -43,7 +48,7 @@ LOCAL_ROLE_CLAIM = "https://codepages.example/roles"
 def deno_binary() -> str:
     try:
         import deno  # the `deno` package on PyPI ships the binary
-        return deno.find_deno_bin()
+        return str(deno.find_deno_bin())
     except (ImportError, FileNotFoundError):
         raise SetupError("Deno is needed for the preview: run 'make serve' (it installs what the preview needs), "
                          "or '.venv/bin/pip install -r dev/requirements-preview.txt' (package 'deno')") from None
@@ -81,8 +86,8 @@ class AccountServices:
     def __init__(self, root: Path, port: int):
         self.root = root
         self.port = port
-        self.database: subprocess.Popen | None = None
-        self.provider: subprocess.Popen | None = None
+        self.database: subprocess.Popen[str] | None = None
+        self.provider: subprocess.Popen[str] | None = None
 
     def start(self, environment: dict[str, str]) -> None:
         if not environment.get("DATABASE_URL"):
@@ -95,6 +100,7 @@ class AccountServices:
         script = self.root / "dev" / "localdb.py"
         self.database = subprocess.Popen([sys.executable, str(script), "serve"], cwd=self.root, text=True,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self.database.stdout is not None and self.database.stderr is not None
         line = self.database.stdout.readline().strip()
         if not line.startswith("DATABASE_URL="):
             reason = line.removeprefix("ERROR ") or (self.database.stderr.read()[-800:] if self.database.poll() is not None
@@ -139,6 +145,7 @@ class AccountServices:
                                          text=True, env=provider_environment)
         issuer = None
         deadline = time.monotonic() + 30
+        assert self.provider.stdout is not None and self.provider.stderr is not None
         while time.monotonic() < deadline:
             line = self.provider.stdout.readline()
             if not line:
@@ -178,7 +185,8 @@ class AccountServices:
     def stop_database(self) -> None:
         if self.database is not None:
             try:
-                self.database.stdin.close()  # localdb.py stops its cluster when its stdin closes
+                if self.database.stdin is not None:
+                    self.database.stdin.close()  # localdb.py stops its cluster when its stdin closes
             except OSError:
                 pass
             try:
@@ -206,7 +214,7 @@ def allowed_hosts(environment: dict[str, str]) -> str:
     return ",".join(hosts)
 
 
-def _drain(stream, prefix: str) -> None:
+def _drain(stream: IO[str], prefix: str) -> None:
     try:
         for line in stream:
             if "WARNING" not in line:
@@ -215,7 +223,7 @@ def _drain(stream, prefix: str) -> None:
         pass
 
 
-def fingerprint(*folders: Path) -> tuple:
+def fingerprint(*folders: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(
         (str(path), stat.st_mtime_ns, stat.st_size)
         for folder in folders for path in folder.rglob("*") if path.is_file() and (stat := path.stat())
@@ -251,7 +259,8 @@ def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) ->
         services.stop()
 
 
-def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Log, environment: dict) -> int:
+def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Log,
+           environment: dict[str, str]) -> int:
     command = [
         deno_binary(), "run", "--quiet", "--config", str(root / "edge" / "deno.json"),
         f"--allow-net={allowed_hosts(environment)}", "--allow-read", "--allow-env",
@@ -262,12 +271,18 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
     server = subprocess.Popen(command, cwd=root, env=environment, stdin=subprocess.PIPE, text=True)
     interrupted = False
     stop = threading.Event()
-    threading.Thread(target=lambda: (server.wait(), stop.set()), daemon=True).start()
+
+    def watch_server() -> None:
+        server.wait()
+        stop.set()
+
+    threading.Thread(target=watch_server, daemon=True).start()
 
     def rebuilt() -> None:
         print("Change detected: rebuilding…", flush=True)
         if rebuild(project, log) and server.poll() is None:
             try:
+                assert server.stdin is not None
                 server.stdin.write("reload\n")  # the edge server tells the open pages to reload
                 server.stdin.flush()
             except OSError:
@@ -290,7 +305,7 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
     return 0 if interrupted else (server.returncode or 1)
 
 
-def changes(folders: tuple[Path, ...], stop: threading.Event, poll_seconds: float = 0.5):
+def changes(folders: tuple[Path, ...], stop: threading.Event, poll_seconds: float = 0.5) -> Iterator[object]:
     """Yield once per batch of file changes under `folders` until `stop` is set.
 
     With `watchfiles` (inotify on Linux): a batch is yielded 30 ms after its last change (so a
@@ -300,7 +315,7 @@ def changes(folders: tuple[Path, ...], stop: threading.Event, poll_seconds: floa
     try:
         import watchfiles
     except ImportError:
-        watchfiles = None
+        watchfiles = None  # type: ignore[assignment]
     if watchfiles is not None:
         for batch in watchfiles.watch(*folders, stop_event=stop, debounce=400, step=30, yield_on_timeout=False,
                                       raise_interrupt=True, watch_filter=lambda change, path: not path.endswith("~")):
@@ -315,5 +330,5 @@ def changes(folders: tuple[Path, ...], stop: threading.Event, poll_seconds: floa
             yield now
 
 
-def _interrupt(signum, frame):
+def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt

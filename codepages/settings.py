@@ -54,9 +54,12 @@ class CodeSetSettings:
 
 @dataclass(frozen=True)
 class Meter:
+    """The view meter's quotas; the build writes them into every sealed page for the edge."""
+
     period_days: int
     guest_views: int
     free_account_extra_views: int
+    network_daily_views: int = 20  # fresh guest views per network (IPv4 address, IPv6 /64) per day
 
 
 SectionSource = Literal["history", "ms-drg", "gems", "hcpcs"]

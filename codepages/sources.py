@@ -287,7 +287,7 @@ def _cpt_records(release: cpt.CptRelease) -> dict[str, Record]:
         name = _RANGE_IN_LABEL.sub("", label).strip(" ,;:()") or label
         if key not in records:
             records[key] = Record(path=path, code_set="cpt", code=key, descriptor=name, kind="range", official=True,
-                                  field_lines={}, source=source)
+                                  field_lines={}, source=source, searchable=release.search_index_licensed_text)
         range_of.update(dict.fromkeys(codes, key))
     for entry in release.codes.values():
         others = {"Medium descriptor": entry.medium, "Short descriptor": entry.short,
@@ -295,7 +295,7 @@ def _cpt_records(release: cpt.CptRelease) -> dict[str, Record]:
         records[entry.code] = Record(
             path=path, code_set="cpt", code=entry.code, descriptor=entry.long, parent=range_of.get(entry.code),
             kind="code", official=True, field_lines={}, source=source, entry=entry,
-            other_descriptors={k: v for k, v in others.items() if v})
+            other_descriptors={k: v for k, v in others.items() if v}, searchable=release.search_index_licensed_text)
     return records
 
 
@@ -332,7 +332,7 @@ def merge(sources: Sources, settings: Settings, records: list[Record], problems:
                              f"'{name}' of {record.code} comes from the {_release_name(official)} "
                              f"({getattr(official, name)!r}); remove it from the record")
         for name in ("descriptor", "parent", "billable", "status", "kind", "notes", "official", "source", "entry",
-                     "reference", "change", "other_descriptors"):
+                     "reference", "change", "other_descriptors", "searchable"):
             setattr(record, name, getattr(official, name))
         merged[record.code] = record
     everything = list(merged.values()) + others

@@ -97,21 +97,43 @@ def document_html(document: Document) -> str:
     if document.chapter:
         parts.append(f'<div data-pagefind-filter="chapter:{esc(document.chapter)}"></div>')
     for record in document.records:
-        # the heading's id is the code page's address: Pagefind's sub-result for it links there
-        parts.append(f'<h2 id="{esc(record.url)}">{esc(record.descriptor)}</h2>')
+        # the heading's id is the code page's address, after the marks results show (see flags()):
+        # Pagefind's sub-result for it links there
+        parts.append(f'<h2 id="{flags(record)}{esc(record.url)}">{esc(searchable_descriptor(record))}</h2>')
         parts.extend(f"<p>{esc(text)}</p>" for text in public_texts(record))
     parts.append("</body></html>")
     return "".join(parts)
 
 
+FLAGS = {"deleted": "d", "new": "n", "revised": "r", "terminated": "t"}
+
+
+def flags(record: Record) -> str:
+    """What a word result marks about a code, as letters before its address: h (a header, not
+    billable), and d / n / r / t (deleted / new / revised / terminated in the newest release)."""
+    marks = "h" if record.billable is False and record.status != "deleted" else ""
+    return marks + FLAGS.get(record.status, "")
+
+
+def searchable_descriptor(record: Record) -> str:
+    """The descriptor, unless it is licensed text kept out of the search index (a licensed CPT
+    descriptor without code_sets.cpt.release.search_index_licensed_text: the code is found by its
+    number and by editors' words only)."""
+    return record.descriptor if record.searchable else ""
+
+
 def public_texts(record: Record) -> list[str]:
-    """The words search may know of a record: public text only, never a protected section."""
+    """The words search may know of a record: public text only, never a protected section.
+
+    Other names come first, each ending in ';' so that the search page can tell them apart:
+    "Also searched as:" the editors' synonyms, "Applicable to:" the release's inclusion terms.
+    """
     texts = []
     if record.synonyms:
-        texts.append("Also searched as: " + "; ".join(record.synonyms))
+        texts.append("Also searched as: " + "; ".join(record.synonyms) + ";")
     terms = [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None]
     if terms:
-        texts.append("; ".join(terms))
+        texts.append("Applicable to: " + "; ".join(terms) + ";")
     for section in record.sections:
         if not section.protected and section.text:
             texts.append(section.text)

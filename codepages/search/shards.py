@@ -7,8 +7,9 @@ entries under it plus `more`: the child prefixes whose entries are not all liste
 fetches the shard for the first min(len, 3) characters and goes one character deeper only while
 `more` names the typed prefix, so a lookup costs a few small files.
 
-A shard: `{"prefix", "total", "codes": [[code, descriptor, code set, URL path, billable 1/0/null]],
-"more": [child prefixes]}`.
+A shard: `{"prefix", "total", "codes": [[code, descriptor, code set, URL path, billable 1/0/null,
+(status, when the newest release made it new, revised, deleted or terminated)]], "more": [child
+prefixes]}`. A licensed descriptor the operator keeps out of the search index is "".
 """
 from __future__ import annotations
 
@@ -34,11 +35,15 @@ def normalise(code: str) -> str:
     return NORMALISE.sub("", code).upper()
 
 
+MARKED = ("new", "revised", "deleted", "terminated")  # a row's 6th field, when the newest release changed it
+Row = tuple[str, str, str, str, int | None] | tuple[str, str, str, str, int | None, str]
+
+
 class CodeEntry(NamedTuple):
     norm: str  # normalised code
     depth: int  # ancestors: the fewer, the more general
     order: int  # position in code order
-    row: tuple[str, str, str, str, int | None]  # as written to the shard
+    row: Row  # as written to the shard
 
 
 def code_entries(catalogue: Catalogue, tree: Tree) -> list[CodeEntry]:
@@ -48,7 +53,10 @@ def code_entries(catalogue: Catalogue, tree: Tree) -> list[CodeEntry]:
             continue
         code = record.code
         billable = 0 if record.is_range else None if record.billable is None else int(record.billable)
-        row = (code, truncate(record.descriptor, DESCRIPTOR_LIMIT), record.code_set, record.url, billable)
+        descriptor = truncate(record.descriptor, DESCRIPTOR_LIMIT) if record.searchable else ""
+        row: Row = (code, descriptor, record.code_set, record.url, billable)
+        if record.status in MARKED:
+            row = (*row, record.status)
         entries.append(CodeEntry(normalise(code), tree.depth[code], tree.order[code], row))
     entries.sort(key=lambda e: e.order)
     return entries

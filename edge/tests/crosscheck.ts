@@ -10,8 +10,10 @@ import { canonicalPagePath, codePagePath, parseAddress } from "../lib/paths.ts";
 
 const triples: [string, string, string][] = JSON.parse(Deno.readTextFileSync(Deno.args[0]));
 const problems: string[] = [];
+// Pages of a group of codes (HCPCS letter sections such as "J", "modifiers") are not metered.
+const SECTION = /^([A-Z]|modifiers)$/;
 for (const [codeSet, code, url] of triples) {
-  const isRange = code.includes("-");
+  const isRange = code.includes("-") || SECTION.test(code);
   const expected = isRange ? `/${codeSet}/${code}/` : codePagePath(codeSet, code);
   if (expected !== url) problems.push(`${codeSet} ${code}: edge ${expected}, build ${url}`);
   const parsed = parseAddress(url);

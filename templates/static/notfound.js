@@ -30,9 +30,11 @@ async function suggest() {
     rows = await lookup(q);
     if (rows.length === 0) q = q.slice(0, -1);
   }
-  if (rows.length === 0) return;
-  const section = document.getElementById("suggestions");
-  const list = section.querySelector("ul");
+  const section = document.getElementById("code-suggestions");
+  if (rows.length === 0 || !section || !section.hidden) return; // the edge has filled it already
+  const list = document.createElement("ul");
+  list.className = "code-list";
+  section.append(list);
   for (const [code, descriptor, , url] of rows.slice(0, 12)) {
     const item = document.createElement("li");
     const link = document.createElement("a");

@@ -84,10 +84,59 @@ function plainWord(word) {
 /** How many of the typed terms the words at `locations` match (by a stem-like prefix). */
 function termsMatched(terms, words, locations) {
   const found = locations.map((at) => plainWord(words[at] || ""));
-  return terms.filter((term) => found.some((word) => word.startsWith(term) || term.startsWith(word) && word.length >= 3)).length;
+  return terms.filter((term) => found.some((word) => wordMatches(word, term))).length;
+}
+
+function wordMatches(word, term) {
+  return word.startsWith(term) || (term.startsWith(word) && word.length >= 3);
 }
 
 const EXCERPT_WORDS = 18;
+const MARKS = { h: "header", d: "deleted", n: "new", r: "revised", t: "terminated" };
+
+/** A heading id is the code page's address after its marks ("h/icd-10-cm/M54/M54.5/"). */
+function parseAnchor(id) {
+  const slash = id.indexOf("/");
+  const marks = [...id.slice(0, slash)].map((letter) => MARKS[letter]).filter(Boolean);
+  return { url: id.slice(slash), marks };
+}
+
+/**
+ * The other names of a code in its body: "Also searched as: a; b;" (editors' synonyms) and
+ * "Applicable to: c; d;" (the release's inclusion terms), as [start, end) word ranges.
+ */
+function otherTitles(words, from, to) {
+  const titles = [];
+  let at = from;
+  while (at < to) {
+    const intro = words[at] === "Also" && words[at + 1] === "searched" && words[at + 2] === "as:" ? 3
+      : words[at] === "Applicable" && words[at + 1] === "to:" ? 2 : 0;
+    if (!intro) break;
+    at += intro;
+    let start = at;
+    while (at < to) {
+      const word = words[at++];
+      if (word.endsWith(";") || word.endsWith(";.")) {
+        titles.push([start, at]);
+        start = at;
+        if (word.endsWith(";.")) break;
+      }
+    }
+  }
+  return titles;
+}
+
+// Words a name's length is not counted in ("Fracture of hip NOS" is as long as "hip fracture").
+const LIGHT = new Set(["of", "and", "or", "the", "a", "an", "in", "on", "to", "with", "by", "for", "nos"]);
+
+/** Whether the words [start, end) hold every term; begin with them in order; are exactly them. */
+function titleMatch(terms, words, start, end) {
+  const title = words.slice(start, end).map(plainWord).filter(Boolean);
+  const all = terms.every((term) => title.some((word) => wordMatches(word, term)));
+  const leading = all && terms.every((term, i) => title[i] && wordMatches(title[i], term));
+  const exact = leading && title.length === terms.length;
+  return { all, leading, exact, length: title.filter((word) => !LIGHT.has(word)).length };
+}
 
 /**
  * One result per code heading (Pagefind sub-result) of a loaded document. The excerpt is the
@@ -103,6 +152,7 @@ function codeResults(data, docRank, text) {
   for (const sub of data.sub_results) {
     const anchor = sub.anchor;
     if (!anchor || !anchor.id) continue;
+    const { url, marks } = parseAnchor(anchor.id);
     const descriptor = (anchor.text || sub.title || "").trim();
     const bodyStart = anchor.location + (descriptor ? descriptor.split(/\s+/).length : 0);
     const bodyEnd = starts.find((at) => at > anchor.location) ?? words.length;
@@ -115,13 +165,22 @@ function codeResults(data, docRank, text) {
       excerpt = { words: words.slice(from, to), marked: (i) => matched.has(from + i),
                   before: from > bodyStart, after: to < bodyEnd };
     }
+    // the descriptor and the other names: which holds every term, begins with them, equals them
+    const titles = [[anchor.location, bodyStart], ...otherTitles(words, bodyStart, bodyEnd)]
+      .map(([start, end]) => titleMatch(terms, words, start, end));
+    const best = titles.find((t) => t.exact) || titles.find((t) => t.leading) || titles.find((t) => t.all);
+    const code = url.split("/").filter(Boolean).pop();
     const inHeading = sub.locations.filter((at) => at < bodyStart).sort((a, b) => a - b);
     out.push({
-      code: anchor.id.split("/").filter(Boolean).pop(), codeSet, url: anchor.id, descriptor, excerpt,
+      code, codeSet, url, descriptor, excerpt, marks,
       covered: termsMatched(terms, words, sub.locations),
+      exact: Boolean(best && best.exact),
+      inTitle: Boolean(best),
+      leading: Boolean(best && best.leading),
+      titleLength: best ? best.length : Infinity,
       inHeading: termsMatched(terms, words, inHeading),
-      adjacent: inHeading.filter((at, i) => i > 0 && at === inHeading[i - 1] + 1).length,
       score: sub.weighted_locations.reduce((sum, w) => sum + w.balanced_score, 0),
+      terms: terms.length,
       docRank,
     });
   }
@@ -129,12 +188,20 @@ function codeResults(data, docRank, text) {
 }
 
 /**
- * Codes that hold every word typed first, then those whose descriptor holds the most of them
- * (as a phrase, and the shorter descriptor, first), then Pagefind's own scores.
+ * Coders' order: a code whose descriptor (or one of its other names) is exactly the words typed;
+ * then codes with every word in one name — the name with the fewest other words first ("Fracture
+ * of hip NOS" before "Periprosthetic fracture around internal prosthetic hip joint"), then the
+ * broadest code (S72.0 before S72.001), then a name that begins with the words typed; then codes
+ * with every word somewhere in their text; then those with the most words; then Pagefind's scores.
  */
 function byRelevance(a, b) {
-  return b.covered - a.covered || b.inHeading - a.inHeading || b.adjacent - a.adjacent
-    || (b.inHeading ? a.descriptor.length - b.descriptor.length : 0)
+  const named = a.inTitle && b.inTitle;
+  return Number(b.exact) - Number(a.exact)
+    || Number(b.inTitle) - Number(a.inTitle)
+    || (named ? a.titleLength - b.titleLength : 0)
+    || (named ? normalise(a.code).length - normalise(b.code).length : 0)
+    || Number(b.leading) - Number(a.leading)
+    || b.covered - a.covered || b.inHeading - a.inHeading
     || b.score - a.score || a.docRank - b.docRank;
 }
 
@@ -166,14 +233,14 @@ function excerptNode({ words, marked, before, after }) {
   return p;
 }
 
-function resultItem({ code, codeSet, url, descriptor, billable, excerpt }) {
+function resultItem({ code, codeSet, url, descriptor, marks, excerpt }) {
   const li = document.createElement("li");
   const a = document.createElement("a");
   a.href = url;
   a.className = "result";
   a.dataset.code = code;
   a.append(span(code, "code"), " ", span(descriptor, "descriptor"), " ", span(setNames[codeSet] || codeSet, "set"));
-  if (billable === 0 && codeSet === "icd-10-cm" && !code.includes("-")) a.append(" ", span("header", "header-code"));
+  for (const mark of marks) a.append(" ", span(mark, mark === "header" ? "header-code" : `badge badge-${mark}`));
   li.append(a);
   if (excerpt) li.append(excerptNode(excerpt));
   return li;
@@ -210,7 +277,8 @@ async function runCodeSearch(text, mine) {
   const rows = found.rows.filter((row) => !set || row[2] === set);
   lastExact = found.exact.find((row) => !set || row[2] === set) || null;
   const items = rows.slice(0, CODE_RESULTS).map((row) => ({
-    code: row[0], descriptor: row[1], codeSet: row[2], url: row[3], billable: row[4],
+    code: row[0], descriptor: row[1], codeSet: row[2], url: row[3],
+    marks: [...(row[4] === 0 && row[2] === "icd-10-cm" && !row[0].includes("-") ? ["header"] : []), ...(row[5] ? [row[5]] : [])],
   }));
   const typed = text.trim();
   let message;
@@ -245,9 +313,16 @@ async function loadMoreWords(mine, append = true) {
   wordState.next += batch.length;
   const datas = await Promise.all(batch.map((result) => result.data()));
   if (mine !== generation) return null;
-  const items = datas.flatMap((data, i) => codeResults(data, start + i, text)).sort(byRelevance);
+  // a code none of whose words holds a word typed (a stem or prefix match only) is not shown
+  const items = datas.flatMap((data, i) => codeResults(data, start + i, text))
+    .filter((item) => item.covered > 0).sort(byRelevance);
   const shown = (append ? list.children.length : 0) + items.length;
   const more = wordState.next < search.results.length;
+  if (!shown && !more) {
+    show([], `No codes match “${text}”.`);
+    moreButton.hidden = true;
+    return { rows: 0 };
+  }
   show(items, `${plural(shown, "code", "codes")} found for “${text}”${more ? "; more results available" : ""}.`, append);
   moreButton.hidden = !more;
   return { rows: shown };
@@ -366,7 +441,14 @@ if (params.get("set") && [...setSelect.options].some((o) => o.value === params.g
 if (chapterSelect && params.get("chapter") && [...chapterSelect.options].some((o) => o.value === params.get("chapter"))) {
   chapterSelect.value = params.get("chapter");
 }
-if (input.value) pending = runSearch();
+// An address asking for exactly one code (the header box, a bookmark) goes to that code's page,
+// as the edge function does for visitors without JavaScript.
+if (input.value) {
+  pending = runSearch().then((result) => {
+    if (result && result.exact && looksLikeCode(input.value)) location.replace(result.exact[3]);
+    return result;
+  });
+}
 input.focus();
 
 // for tests and the byte benchmark: resolves when the current search has finished
