@@ -18,6 +18,10 @@ class Catalogue:
     group_members: dict[str, list[Record]] = field(default_factory=dict)  # CPT folder (623) → its codes
     sequence: dict[str, list[Record]] = field(default_factory=dict)  # code set → codes in reading order
     position: dict[str, int] = field(default_factory=dict)  # code → index in its code set's sequence
+    # computed on first use (the catalogue does not change once resolved)
+    _top: dict[str, list[Record]] = field(default_factory=dict, repr=False)
+    _code_counts: dict[str, int] = field(default_factory=dict, repr=False)
+    _by_status: dict[tuple[str, str], list[Record]] | None = field(default=None, repr=False)
 
     def get(self, code: str) -> Record | None:
         return self.records.get(code)
@@ -26,11 +30,14 @@ class Catalogue:
         record = self.records.get(code)
         return record.url if record is not None else None
 
-    def in_set(self, code_set: str) -> list[Record]:
-        return sorted((r for r in self.records.values() if r.code_set == code_set), key=lambda r: sort_key(r.code))
-
     def top_level(self, code_set: str) -> list[Record]:
-        return [r for r in self.in_set(code_set) if r.parent is None and r.kind != "group" and r.status != "deleted"]
+        """The records at the top of a code set (no parent), in code order."""
+        found = self._top.get(code_set)
+        if found is None:
+            found = self._top[code_set] = sorted(
+                (r for r in self.records.values() if r.code_set == code_set and r.parent is None
+                 and r.kind != "group" and r.status != "deleted"), key=lambda r: sort_key(r.code))
+        return found
 
     def children_of(self, record: Record) -> list[Record]:
         if record.kind == "group":
@@ -65,18 +72,22 @@ class Catalogue:
 
     def code_counts(self) -> dict[str, int]:
         """Codes in force per code set (not ranges, sections, folders or deleted codes)."""
-        counts = dict.fromkeys(CODE_SETS, 0)
-        for record in self.records.values():
-            if not record.is_range and record.kind not in ("chapter", "block", "section", "group") \
-                    and record.status not in ("deleted", "terminated"):
-                counts[record.code_set] += 1
-        return counts
+        if not self._code_counts:
+            counts = dict.fromkeys(CODE_SETS, 0)
+            for record in self.records.values():
+                if not record.is_range and record.kind not in ("chapter", "block", "section", "group") \
+                        and record.status not in ("deleted", "terminated"):
+                    counts[record.code_set] += 1
+            self._code_counts = counts
+        return dict(self._code_counts)
 
     def with_status(self, code_set: str, status: str) -> list[Record]:
-        return [r for r in self.sequence_all(code_set) if r.status == status]
-
-    def sequence_all(self, code_set: str) -> list[Record]:
-        return [r for r in self.records.values() if r.code_set == code_set]
+        """The records of a code set with that status, in the catalogue's order."""
+        if self._by_status is None:
+            self._by_status = {}
+            for record in self.records.values():
+                self._by_status.setdefault((record.code_set, record.status), []).append(record)
+        return self._by_status.get((code_set, status), [])
 
 
 def contains(outer: str, inner: str) -> bool:
@@ -97,7 +108,7 @@ def resolve(records: list[Record], settings: Settings, problems: Problems,
     """
     catalogue = Catalogue(settings)
     # a record in its rightly named file wins; the other copy is the one reported
-    for record in sorted(records, key=lambda r: r.path.stem != r.code and not r.official):
+    for record in sorted(records, key=lambda r: not r.official and r.path.stem != r.code):
         first = catalogue.records.get(record.code)
         if first is not None:
             problems.add(record.path, record.code_line,

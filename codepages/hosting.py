@@ -21,20 +21,22 @@ class FolderStats:
     """What a site holds: entries per folder, the largest file, the number of files."""
 
     root: Path
-    entries: dict[Path, int] = field(default_factory=dict)
+    entries: dict[str, int] = field(default_factory=dict)  # folder (path string) → files and folders in it
     files: int = 0
-    largest_file: tuple[int, Path | None] = (0, None)
+    largest_file: tuple[int, str | None] = (0, None)
 
-    def add_entry(self, folder: Path) -> None:
+    def add_entry(self, folder: str) -> None:
         self.entries[folder] = self.entries.get(folder, 0) + 1
 
-    def add_size(self, path: Path, size: int) -> None:
+    def add_size(self, path: str, size: int) -> None:
         if size > self.largest_file[0]:
             self.largest_file = (size, path)
 
-    def add_file(self, path: Path, size: int) -> None:
-        self.add_entry(path.parent)
-        self.add_size(path, size)
+    def add_written(self, folder: str, path: str, size: int) -> None:
+        """A file written at `path` in `folder` (path strings: the writer's fast path)."""
+        self.entries[folder] = self.entries.get(folder, 0) + 1
+        if size > self.largest_file[0]:
+            self.largest_file = (size, path)
         self.files += 1
 
     def merge(self, other: FolderStats) -> None:
@@ -46,36 +48,33 @@ class FolderStats:
 
     def add_tree(self, top: Path) -> None:
         """Count a folder moved in whole (and the entry it makes in its parent)."""
-        self.add_entry(top.parent)
+        self.add_entry(str(top.parent))
+        self._walk(top)
+
+    def _walk(self, top: Path) -> None:
         for folder, folders, files in os.walk(top):
-            here = Path(folder)
-            self.entries[here] = self.entries.get(here, 0) + len(folders) + len(files)
+            self.entries[folder] = self.entries.get(folder, 0) + len(folders) + len(files)
             for name in files:
-                path = here / name
-                self.add_size(path, path.stat().st_size)
+                path = os.path.join(folder, name)
+                self.add_size(path, os.stat(path).st_size)
             self.files += len(files)
 
     @classmethod
     def of_tree(cls, root: Path) -> FolderStats:
         stats = cls(root)
-        for folder, folders, files in os.walk(root):
-            here = Path(folder)
-            stats.entries[here] = len(folders) + len(files)
-            for name in files:
-                path = here / name
-                stats.add_size(path, path.stat().st_size)
-            stats.files += len(files)
+        stats._walk(root)
         return stats
 
-    def largest_folder(self) -> tuple[int, Path]:
+    def largest_folder(self) -> tuple[int, str]:
         if not self.entries:
-            return 0, self.root
-        folder, count = max(self.entries.items(), key=lambda item: (item[1], str(item[0])))
+            return 0, str(self.root)
+        folder, count = max(self.entries.items(), key=lambda item: (item[1], item[0]))
         return count, folder
 
-    def name(self, path: Path, folder: bool = True) -> str:
+    def name(self, path: str, folder: bool = True) -> str:
         """`path` as it will be published: `icd-10-cm/` (the site's own root is `/`)."""
-        relative = path.relative_to(self.root).as_posix() if path != self.root else ""
+        relative = os.path.relpath(path, self.root) if Path(path) != self.root else ""
+        relative = "" if relative == "." else relative
         return (relative + "/" if folder else relative) if relative else "/"
 
 

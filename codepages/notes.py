@@ -112,6 +112,7 @@ class NoteRenderer:
         self.resolve = resolve
         self.ranges = sorted(ranges, key=lambda r: (r[0], r[1]))  # (first, last, key) of blocks and chapters
         self.label_of = label_of  # key → how to name it in "From …"
+        self._shared: dict[tuple[tuple[int, ...], str], Markup] = {}
 
     # -- links
 
@@ -153,12 +154,22 @@ class NoteRenderer:
                 if url is None:
                     continue
                 out.append(escape(text[last_end:start]))
-                out.append(Markup('<a href="{}">{}</a>').format(url, text[start:end]))
+                out.append(Markup(f'<a href="{escape(url)}">{escape(text[start:end])}</a>'))
                 last_end = end
         out.append(escape(text[last_end:]))
         return Markup("").join(out)
 
     # -- blocks
+
+    def notes_of(self, notes: Sequence[Note], code: str) -> Markup:
+        """`notes_html`, reused for every entry with the same notes (the codes below one category
+        share the very Note objects they inherit) and the same 7th character."""
+        character = code[-1] if len(code.replace(".", "")) == 7 else ""
+        key = (tuple(map(id, notes)), character)
+        found = self._shared.get(key)
+        if found is None:
+            found = self._shared[key] = self.notes_html(notes, code)
+        return found
 
     def notes_html(self, notes: Sequence[Note], code: str, heading_level: int = 3) -> Markup:
         """Every note of an entry: its own, the 7th-character table in effect, then per ancestor."""

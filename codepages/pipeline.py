@@ -22,7 +22,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import hosting, incremental, rendering, sealing, search
+from . import collector, hosting, incremental, rendering, sealing, search
 from .catalogue import Catalogue, resolve
 from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import ContentError, Problems, SetupError
@@ -58,9 +58,14 @@ def load(project: Project, log: Log, only: list[Path] | None = None) -> Site:
 
     With `only`, just those records are read; the others are known by their file names.
     """
+    with collector.paused():
+        return _load(project, log, only)
+
+
+def _load(project: Project, log: Log, only: list[Path] | None) -> Site:
     problems = Problems()
     settings = load_settings(project.settings_file, problems, project.base_url)
-    env = rendering.make_environment(project.templates_dir, problems)
+    env = rendering.make_environment(project.templates_dir, problems, project.cache_dir / "templates")
     if settings is None or env is None:
         raise ContentError(problems)  # records cannot be checked without the section policy
     all_paths = record_paths(project.content_dir)
@@ -134,6 +139,11 @@ class BuildResult:
 
 def build(project: Project, log: Log, full: bool = False) -> BuildResult:
     """Build the site: every page into a staging folder, or only the pages editors' changes touch."""
+    with collector.paused():
+        return _build(project, log, full)
+
+
+def _build(project: Project, log: Log, full: bool) -> BuildResult:
     keyring = _seal_keys(project)
     with log.step("plan"):
         plan = incremental.make_plan(project, keyring, full)
@@ -147,6 +157,7 @@ def build(project: Project, log: Log, full: bool = False) -> BuildResult:
     reference = site.sources.reference if site.sources is not None else None
     renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir, reference)
     writer: Writer = Staging(project.out_dir) if plan.full else InPlace(project.out_dir)
+    index: search.Indexing | None = None
     try:
         removed: set[str] = set()
         if plan.full:
@@ -155,45 +166,63 @@ def build(project: Project, log: Log, full: bool = False) -> BuildResult:
             assert plan.previous is not None
             changed, removed = incremental.changed_pages(plan.previous, catalogue)
             records = [r for code in sorted(changed) if (r := catalogue.get(code)) is not None]
+        with log.step("index"):  # Pagefind then works in the background while the pages are made
+            index = search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
+                                       None if plan.full else {r.code for r in records} | removed)
         for code in sorted(removed):
             code_set = code_set_of(code)
             if code_set is not None:
                 writer.remove(url_path(code_set.key, code))
-        changes = renderer.change_lists() + renderer.exclusion_lists()
-        if plan.previous is not None and not plan.full:  # list pages no longer made
-            for url in set(plan.previous.lists) - {page.url for page in changes}:
+        if plan.full:
+            changes = renderer.change_lists(CODE_SETS) + renderer.exclusion_lists()
+            lists = sorted(page.url for page in changes)
+            jobs: list[Callable[[], rendering.Page]] = [
+                renderer.home, renderer.not_found, renderer.search_page, renderer.robots, renderer.help_page,
+                *(functools.partial(renderer.code_set_index, key) for key in CODE_SETS)]
+        else:  # editors' records changed: the pages listing them (the CC exclusion lists show release codes only)
+            assert plan.previous is not None
+            touched = sorted({r.code_set for r in records} | {s.key for code in removed if (s := code_set_of(code))})
+            changes = renderer.change_lists(touched)
+            lists = sorted([url for url in plan.previous.lists if url.split("/")[1] not in touched or
+                            url.startswith("/icd-10-cm/cc-exclusions/")] + [page.url for page in changes])
+            for url in set(plan.previous.lists) - set(lists):  # list pages no longer made
                 writer.remove(url)
-        jobs: list[Callable[[], rendering.Page]] = [
-            renderer.home, renderer.not_found, renderer.search_page, renderer.robots, renderer.help_page,
-            *(functools.partial(renderer.code_set_index, key) for key in CODE_SETS),
-            *(functools.partial(_made, page) for page in changes)]
+            jobs = [renderer.home, *(functools.partial(renderer.code_set_index, key) for key in touched)]
+        jobs += [functools.partial(_made, page) for page in changes]
         _render_seal_write(renderer, keyring, records, jobs, writer, log)
-        page_paths = _page_paths(catalogue, [page.url for page in changes])
+        page_paths = _page_paths(catalogue, lists)
         for page in renderer.sitemaps(page_paths):
             writer.write(page.url, page.html)
         for static in (site.css, *renderer.assets.values()):
             writer.write(static.path, static.content)
-        with log.step("index"):
-            search.write_index(catalogue, project.templates_dir, writer, log)
+        with log.step("index (Pagefind)"):
+            indexed = index.finish(log)
         with log.step("check"):
             stats = writer.stats()
             hosting.check(stats, site.settings.hosting)
         with log.step("publish"):
             writer.publish()
     except rendering.TemplateProblem as exc:
-        writer.discard()
+        _abandon(writer, index)
         problems = Problems()
         problems.add(exc.path, exc.line, exc.message)
         raise ContentError(problems) from None
     except BaseException:
-        writer.discard()
+        _abandon(writer, index)
         raise
     with log.step("save state"):
-        incremental.finish(plan, project, catalogue, site.source_files, inputs, [page.url for page in changes])
+        incremental.finish(plan, project, catalogue, site.source_files, inputs, lists)
+        search.save_state(indexed, project.cache_dir)
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
     count, folder = stats.largest_folder()
     return BuildResult(pages, writer.files, log.elapsed, plan.mode, (count, stats.name(folder)))
+
+
+def _abandon(writer: Writer, index: search.Indexing | None) -> None:
+    if index is not None:
+        index.abandon()
+    writer.discard()
 
 
 def _made(page: rendering.Page) -> rendering.Page:
@@ -265,6 +294,7 @@ def _render_seal_write(renderer: rendering.Renderer, keyring: sealing.Keyring, r
 def _render_chunk(bounds: tuple[int, int]) -> tuple[dict[str, float], Part]:
     """In a worker: one chunk of pages; what it wrote goes back to the parent's writer."""
     assert _WORK is not None
+    gc.disable()  # rendering makes short-lived objects only; a worker lives for one build
     renderer, keyring, records, writer = _WORK
     assert isinstance(writer, Staging)
     writer.start_part()

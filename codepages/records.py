@@ -61,7 +61,6 @@ class Record:
     digest: str | None = None  # of the editor's file as it was read (None: from a release only)
     source: str = ""  # where the official descriptor comes from: "ICD-10-CM FY2026 (April 1, 2026 update), CDC/NCHS"
     entry: Any = None  # the release's own entry (HcpcsEntry, CptEntry): code-set facts for the page
-    reference: Any = None  # ICD-10-CM reference data (reference.CodeReference): history, MS-DRG, GEMs
     change: str = ""  # what the newest release did to it, in words: "New in ICD-10-CM FY2026 (April 1, 2026 update)"
     other_descriptors: dict[str, str] = field(default_factory=dict)  # "Short descriptor" → text
     updated: str = ""  # YYYY-MM-DD: when the editor's record (or the release) last changed

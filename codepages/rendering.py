@@ -15,23 +15,24 @@ import hashlib
 import json
 import re
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import notes
 from .catalogue import Catalogue
-from .codesets import CODE_SETS
+from .codesets import CODE_SETS, sort_key
 from .errors import Problems
 from .records import Record, Section
-from .reference import IcdReference
+from .reference import CodeReference, IcdReference
 
-PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html",
-                  "changes.html", "exclusions.html", "help.html", "sitemap.xml", "_sources.html")
+PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html", "_header.html",
+                  "changes.html", "exclusions.html", "help.html", "_sources.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 TITLE_LIMIT = 65  # characters of a <title> a results page shows
 CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted"}
@@ -66,13 +67,21 @@ class TemplateProblem(Exception):
         return f"{self.path}:{self.line}: {self.message}"
 
 
-def make_environment(templates_dir: Path, problems: Problems) -> jinja2.Environment | None:
+def make_environment(templates_dir: Path, problems: Problems,
+                     cache_dir: Path | None = None) -> jinja2.Environment | None:
+    """The templates, each checked; compiled ones are kept in `cache_dir` (keyed by their source)."""
+    bytecode = None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        bytecode = jinja2.FileSystemBytecodeCache(str(cache_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates do not change during a build: no stat() per page
+        bytecode_cache=bytecode,
     )
     env.filters["thousands"] = lambda number: f"{number:,}"
     ok = True
@@ -128,6 +137,11 @@ class Renderer:
             absolute=self.absolute,
             badge_of=badge_of,
         )
+        env.globals["chrome"] = {  # the parts every page shares, made once
+            "header": Markup(self.render("_header.html", search_box=True)),
+            "header_without_search": Markup(self.render("_header.html", search_box=False)),
+        }
+
 
     def absolute(self, path: str) -> str:
         return self.settings.site_url + path
@@ -187,10 +201,10 @@ class Renderer:
                            json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
         return Page(f"/{key}/", html)
 
-    def change_lists(self) -> list[Page]:
-        """"New", "Revised" and "Deleted" in the newest release, per code set that has any."""
+    def change_lists(self, code_sets: Iterable[str]) -> list[Page]:
+        """"New", "Revised" and "Deleted" in the newest release, for each of `code_sets` that has any."""
         pages = []
-        for key in CODE_SETS:
+        for key in code_sets:
             for status, word in CHANGE_LISTS.items():
                 records = self.catalogue.with_status(key, status)
                 if not records:
@@ -211,11 +225,12 @@ class Renderer:
             sections = [s for s in sections if not s.protected]
         common = next((s for s in sections if s.id == "common-language"), None)
         description = meta_description(record, common.text if common and not common.protected else "")
-        ancestors = self.catalogue.ancestors(record)
         previous, following = self.catalogue.neighbours(record)
-        siblings = self.catalogue.siblings_of(record) if not self.catalogue.children_of(record) else []
-        crumbs = [("Home", "/"), (self.settings.code_sets[record.code_set].name, f"/{record.code_set}/")] + \
-            [(a.crumb, a.url) for a in ancestors] + [(record.crumb, record.url)]
+        children = self.catalogue.children_of(record)
+        has_protected = any(s.protected for s in sections)
+        others = [s for s in sections if s is not common]
+        if template == "code.html":  # the public ones first, then the protected ones
+            others = [s for s in others if not s.protected] + [s for s in others if s.protected]
         html = self.render(
             template,
             page_path=record.url,
@@ -223,45 +238,58 @@ class Renderer:
             code_set=record.code_set,
             label=label_of(record),
             title=page_title(record, self.settings.name),
-            ancestors=ancestors,
+            sections=Markup("\n").join(self.section_html(s) for s in others),
             crumb_items=self.breadcrumbs_html(record.parent, record.code_set) if record.parent else None,
-            notes_html=self.notes.notes_html(record.notes, record.code) if record.notes else "",
-            common=common,
-            public_sections=[s for s in sections if not s.protected and s is not common],
-            protected_sections=[s for s in sections if s.protected and s is not common],
-            children=self.catalogue.children_of(record),
+            notes_html=self.notes.notes_of(record.notes, record.code) if record.notes else "",
+            common=self.section_html(common) if common is not None else "",
+            children=children,
             deleted_children=self.catalogue.deleted_children.get(record.code, []),
-            siblings=self.siblings_html(record) if siblings else "",
+            siblings=self.siblings_html(record) if not children and self.catalogue.siblings_of(record) else "",
             previous=previous,
             next=following,
             related=[r for r in (self.catalogue.get(c) for c in record.related) if r],
             meta_description=description,
-            json_ld=Markup(self._json([self.page_json_ld(record, description),
-                                       self.breadcrumb_json_ld(crumbs)])),
+            json_ld=Markup(self._json([self.page_json_ld(record, description, has_protected),
+                                       self.crumbs_json_ld(record)])),
             assistant_url=self.assistant_url(record),
             meter_json=self.meter_json,
-            has_protected=any(s.protected for s in sections),
+            has_protected=has_protected,
         )
         protected = {s.id: self.render("_section_body.html", section=s) for s in sections if s.protected}
         return Page(record.url, html, protected)
+
+    def section_html(self, section: Section) -> Markup:
+        """A section as it is published: its content, or, protected, its placeholder (sealed later)."""
+        if section.protected:
+            return self._placeholder(section.id, section.title)
+        body = section.html if not section.crosswalk else self.render("_section_body.html", section=section)
+        kind = "public-section reference-section" if section.source else "public-section"
+        ident = escape(section.id)
+        return Markup(f'<section class="{kind}" id="{ident}" aria-labelledby="{ident}-title">\n'
+                      f'  <h2 id="{ident}-title">{escape(section.title)}</h2>\n{body}\n</section>')
+
+    @functools.cache  # noqa: B019 - every page's placeholder of one section is the same
+    def _placeholder(self, section_id: str, title: str) -> Markup:
+        return self._call("protected_placeholder", Section(title, section_id, True, "", "", 0))
 
     def sections_of(self, record: Record) -> list[Section]:
         """The record's sections in policy order: editors' own, and those the build fills from sources."""
         written = {s.id: s for s in record.sections}
         found = []
+        reference = self.reference.for_code(record.code) if self.reference is not None \
+            and record.code_set == "icd-10-cm" else None
         for rule in self.settings.sections:
             if rule.source is None:
                 if rule.id in written:
                     found.append(written[rule.id])
                 continue
-            html = self.source_html(rule.source, record)
+            html = self.source_html(rule.source, record, reference)
             if html:
                 found.append(Section(rule.title, rule.id, rule.protected, html, "", 0, [], rule.source))
         return found
 
-    def source_html(self, source: str, record: Record) -> Markup:
+    def source_html(self, source: str, record: Record, reference: CodeReference | None) -> Markup:
         """A section filled from a source, or "" when the source says nothing about the record."""
-        reference = record.reference
         if source == "history":
             if record.code_set == "hcpcs" and record.entry is not None:
                 return self._call("hcpcs_history", record)
@@ -273,19 +301,31 @@ class Renderer:
             msdrg = getattr(reference, "msdrg", None)
             if msdrg is None:
                 return Markup("")
-            assert self.reference is not None
-            return self._call("ms_drg", record, msdrg, self.exclusions_html(msdrg.exclusion_collection,
-                                                                              msdrg.excluded_with),
-                              self.drg_groups_html(msdrg.groups), self.reference.msdrg)
+            return self.ms_drg_html(msdrg.severity, msdrg.alive_only, msdrg.exclusion_collection, msdrg.excluded_with,
+                                    msdrg.severity_excluded_in, msdrg.hac, msdrg.hac_name, msdrg.mdcs, msdrg.groups)
         if source == "gems":
             gems = getattr(reference, "gems", None)
             if gems is None or self.reference is None:
                 return Markup("")
-            return self._call("gems", record, gems, self.reference.gems)
+            return self.gems_html(gems.to_icd9, gems.from_icd9)
         if source == "hcpcs":
             return self._call("hcpcs_details", record, record.entry) if record.entry is not None and \
                 record.code_set == "hcpcs" else Markup("")
         return Markup("")
+
+    @functools.cache  # noqa: B019 - codes of one category mostly say the same
+    def ms_drg_html(self, *facts: Any) -> Markup:
+        severity, alive_only, collection, excluded_with, excluded_in, hac, hac_name, mdcs, groups = facts
+        assert self.reference is not None
+        summary = {"severity": severity, "alive_only": alive_only, "severity_excluded_in": excluded_in, "hac": hac,
+                   "hac_name": hac_name, "mdcs": mdcs}
+        return self._call("ms_drg", summary, self.exclusions_html(collection, excluded_with),
+                          self.drg_groups_html(groups), self.reference.msdrg)
+
+    @functools.cache  # noqa: B019 - the 7th-character codes of a code mostly map alike
+    def gems_html(self, to_icd9: tuple[Any, ...], from_icd9: tuple[Any, ...]) -> Markup:
+        assert self.reference is not None
+        return self._call("gems", to_icd9, from_icd9, self.reference.gems)
 
     @functools.cache  # noqa: B019 - a collection serves every code that shares it
     def exclusions_html(self, collection: str | None, codes: tuple[str, ...]) -> Markup:
@@ -299,12 +339,14 @@ class Renderer:
         if self.reference is None:
             return []
         applies: dict[str, list[Record]] = {}
-        for record in self.catalogue.records.values():
-            msdrg = getattr(record.reference, "msdrg", None)
-            if msdrg is not None and msdrg.exclusion_collection:
-                applies.setdefault(msdrg.exclusion_collection, []).append(record)
-        pages = []
         data = self.reference.msdrg
+        for code, (_severity, collection, *_) in data.cc.items():
+            record = self.catalogue.get(code)
+            if collection and record is not None:
+                applies.setdefault(collection, []).append(record)
+        for records in applies.values():
+            records.sort(key=lambda r: sort_key(r.code))
+        pages = []
         for collection, codes in data.exclusions.items():
             if len(codes) <= EXCLUSIONS_IN_PLACE or collection not in applies:
                 continue
@@ -366,7 +408,19 @@ class Renderer:
         # "</" could end the <script> element early; JSON allows "<\/"
         return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
 
-    def page_json_ld(self, record: Record, description: str) -> dict[str, Any]:
+    def crumbs_json_ld(self, record: Record) -> dict[str, Any]:
+        """BreadcrumbList of a record's page: its parent's list, and the record itself."""
+        items = [*self._crumbs_of(record.parent or "", record.code_set), (record.crumb, record.url)]
+        return self.breadcrumb_json_ld(items)
+
+    @functools.cache  # noqa: B019 - every child of a parent shares the start of its breadcrumbs
+    def _crumbs_of(self, parent: str, code_set: str) -> tuple[tuple[str, str], ...]:
+        record = self.catalogue.get(parent)
+        chain = [*self.catalogue.ancestors(record), record] if record is not None else []
+        return (("Home", "/"), (self.settings.code_sets[code_set].name, f"/{code_set}/"),
+                *((a.crumb, a.url) for a in chain))
+
+    def page_json_ld(self, record: Record, description: str, has_protected: bool) -> dict[str, Any]:
         code_set = self.settings.code_sets[record.code_set]
         page: dict[str, Any] = {
             "@context": "https://schema.org",
@@ -381,7 +435,7 @@ class Renderer:
                 "name": record.descriptor,
             },
         }
-        if any(s.protected for s in self.sections_of(record)):
+        if has_protected:
             # Google's paywalled-content markup: the sections a visitor may have to unlock.
             page["isAccessibleForFree"] = False
             page["hasPart"] = {"@type": "WebPageElement", "isAccessibleForFree": False,
@@ -404,15 +458,24 @@ class Renderer:
     def sitemaps(self, entries: list[tuple[str, str]]) -> list[Page]:
         """sitemap.xml (an index of numbered sitemaps when there are more URLs than one may hold).
 
-        `entries`: (URL path, last modified YYYY-MM-DD or "").
+        `entries`: (URL path, last modified YYYY-MM-DD or ""). Plain string formatting rather
+        than a template: it is some 100,000 lines of a fixed format that nobody restyles.
         """
         chunks = [entries[i:i + SITEMAP_LIMIT] for i in range(0, len(entries), SITEMAP_LIMIT)] or [[]]
         if len(chunks) == 1:
-            return [Page("/sitemap.xml", self.render("sitemap.xml", urls=chunks[0], sitemaps=[]))]
-        files = [Page(f"/sitemap-{n}.xml", self.render("sitemap.xml", urls=chunk, sitemaps=[]))
+            return [Page("/sitemap.xml", self._sitemap_xml("urlset", "url", chunks[0]))]
+        files = [Page(f"/sitemap-{n}.xml", self._sitemap_xml("urlset", "url", chunk))
                  for n, chunk in enumerate(chunks, 1)]
         index = [(f"/sitemap-{n}.xml", max((d for _, d in chunk), default="")) for n, chunk in enumerate(chunks, 1)]
-        return files + [Page("/sitemap.xml", self.render("sitemap.xml", urls=[], sitemaps=index))]
+        return files + [Page("/sitemap.xml", self._sitemap_xml("sitemapindex", "sitemap", index))]
+
+    def _sitemap_xml(self, root: str, element: str, entries: list[tuple[str, str]]) -> str:
+        base = str(escape(self.settings.site_url))
+        lines = [f"<{element}><loc>{base}{escape(path)}</loc>"
+                 + (f"<lastmod>{escape(modified)}</lastmod>" if modified else "") + f"</{element}>"
+                 for path, modified in entries]
+        return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>',
+                          f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">', *lines, f"</{root}>", ""])
 
     def robots(self) -> Page:
         return Page("/robots.txt", f"User-agent: *\nDisallow: /auth/\n\nSitemap: {self.absolute('/sitemap.xml')}\n")

@@ -24,7 +24,7 @@ from .codesets import CODE_SETS, sort_key
 from .errors import Problems
 from .project import Project
 from .records import Record
-from .reference import CodeReference, IcdReference, SourceError, config_from_site, load_reference
+from .reference import IcdReference, SourceError, config_from_site, load_reference
 from .releases import ReleaseFileError, cpt, hcpcs, icd10cm
 from .releases.hcpcs import HcpcsRelease, ReleaseDiff
 from .releases.icd10cm import Release, ReleaseError, read_release
@@ -182,7 +182,6 @@ def _icd_records(release: Release, reference: IcdReference | None) -> dict[str, 
             path=release.path, code_set="icd-10-cm", code=key, descriptor=entry.descriptor, parent=entry.parent,
             billable=entry.billable, kind=entry.kind, notes=entry.notes, official=True, field_lines={},
             status="revised" if status == "header" else status, source=source,
-            reference=reference.for_code(key) if reference is not None else None,
             change=wording.get(status, ""))
     if history is not None:
         for code, past in history.codes.items():
@@ -193,7 +192,6 @@ def _icd_records(release: Release, reference: IcdReference | None) -> dict[str, 
                 path=release.path, code_set="icd-10-cm", code=code, descriptor=past.descriptor,
                 parent=_nearest_ancestor(code, records), billable=False, kind=past.kind, official=True,
                 field_lines={}, status="deleted", source=f"ICD-10-CM {history.releases[gone - 1].label}, CDC/NCHS",
-                reference=reference.for_code(code) if reference is not None else None,
                 change=f"Deleted in ICD-10-CM {history.releases[gone].label}")
     return records
 
@@ -332,7 +330,7 @@ def merge(sources: Sources, settings: Settings, records: list[Record], problems:
                              f"'{name}' of {record.code} comes from the {_release_name(official)} "
                              f"({getattr(official, name)!r}); remove it from the record")
         for name in ("descriptor", "parent", "billable", "status", "kind", "notes", "official", "source", "entry",
-                     "reference", "change", "other_descriptors", "searchable"):
+                     "change", "other_descriptors", "searchable"):
             setattr(record, name, getattr(official, name))
         merged[record.code] = record
     everything = list(merged.values()) + others
@@ -382,9 +380,4 @@ def _nearby(code: str, known: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
-def reference_of(record: Record) -> CodeReference | None:
-    reference = record.reference
-    return reference if isinstance(reference, CodeReference) else None
-
-
-__all__ = ["Sources", "load_sources", "merge", "official_records", "reference_of", "icd10cm"]
+__all__ = ["Sources", "load_sources", "merge", "official_records", "icd10cm"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,24 @@ def _link_or_copy(source: str, destination: str) -> None:
         os.link(source, destination)
     except OSError:
         shutil.copy2(source, destination)
+
+
+def remove_later(folder: Path) -> None:
+    """Delete a replaced site in the background: 100,000 files take longer to delete than to
+    write, and nothing needs to wait for it. Replaced sites an interrupted build left are
+    deleted along with it."""
+    stem = folder.name.rsplit("-", 1)[0]
+    leftovers = [p for p in folder.parent.glob(f"{stem}-*") if p != folder and not _running(p.name.rsplit("-", 1)[1])]
+    try:
+        subprocess.Popen(["rm", "-rf", "--", str(folder), *map(str, leftovers)], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        for path in (folder, *leftovers):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: str) -> bool:
+    return pid.isdigit() and Path(f"/proc/{pid}").exists()
 
 
 class Writer:
@@ -90,35 +109,43 @@ class Staging(Writer):
         self.scratch = self.target.parent
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.scratch))
         self.previous = self.target if (self.target / "index.html").exists() else None
-        self._made_dirs: set[str] = {str(self.folder)}
+        self._root = str(self.folder)
+        self._made_dirs: set[str] = {self._root}
         self._stats = FolderStats(self.folder)
         self.files = 0
 
-    def _make_parents(self, path: Path) -> None:
-        parent = str(path.parent)
-        if parent in self._made_dirs:
-            return
+    def _make_folders(self, folder: str) -> None:
+        """Make `folder` (a path string under the staging folder) and any parent it lacks."""
         missing = []
-        folder = path.parent
-        while str(folder) not in self._made_dirs:
+        while folder not in self._made_dirs:
             missing.append(folder)
-            folder = folder.parent
-        for folder in reversed(missing):
+            folder = os.path.dirname(folder)
+        for made in reversed(missing):
             try:
-                os.mkdir(folder)
-                self._stats.add_entry(folder.parent)
+                os.mkdir(made)
+                self._stats.add_entry(os.path.dirname(made))
             except FileExistsError:  # made by another worker process, which counted it
                 pass
-            self._made_dirs.add(str(folder))
+            self._made_dirs.add(made)
 
     def write(self, url_path: str, content: str | bytes) -> None:
-        """Write a page or file; `/cpt/623/62326/` means `cpt/623/62326/index.html`."""
-        path = file_for(self.folder, url_path)
-        self._make_parents(path)
+        """Write a page or file; `/cpt/623/62326/` means `cpt/623/62326/index.html`.
+
+        Plain strings and os calls: this runs once per page of the catalogue."""
+        relative = url_path.lstrip("/")
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        path = f"{self._root}/{relative}"
+        folder = os.path.dirname(path)
+        if folder not in self._made_dirs:
+            self._make_folders(folder)
         data = content.encode("utf-8") if isinstance(content, str) else content
-        with open(path, "wb") as handle:
-            handle.write(data)
-        self._stats.add_file(path, len(data))
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            os.write(handle, data)
+        finally:
+            os.close(handle)
+        self._stats.add_written(folder, path, len(data))
         self.files += 1
 
     def remove(self, url_path: str) -> None:
@@ -126,7 +153,8 @@ class Staging(Writer):
 
     def put_folder(self, url_path: str, made: Path) -> None:
         destination = self.folder / url_path.strip("/")
-        self._make_parents(destination / "x")
+        if str(destination.parent) not in self._made_dirs:
+            self._make_folders(str(destination.parent))
         if destination.exists():
             shutil.rmtree(destination)
         os.rename(made, destination)
@@ -154,7 +182,7 @@ class Staging(Writer):
         os.rename(self.folder, self.target)
         os.chmod(self.target, 0o755)
         if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+            remove_later(old)
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -188,14 +216,14 @@ class InPlace(Writer):
     def stats(self) -> FolderStats:
         """The published site's counts, with what this build adds."""
         stats = FolderStats(self.folder)
-        touched = {p.parent for p in self._writes} | set(self._folders)
-        for folder in touched:
+        new: dict[Path, set[str]] = {}
+        for path in [*self._writes, *self._folders]:
+            new.setdefault(path.parent, set()).add(path.name)
+        for folder, names in new.items():
             existing = set(os.listdir(folder)) if folder.is_dir() else set()
-            new = {p.name for p in self._writes if p.parent == folder} | {d.name for d in self._folders if
-                                                                         d.parent == folder}
-            stats.entries[folder] = len(existing | new)
+            stats.entries[str(folder)] = len(existing | names)
         for path, data in self._writes.items():
-            stats.add_size(path, len(data))
+            stats.add_size(str(path), len(data))
         return stats
 
     def publish(self) -> None:

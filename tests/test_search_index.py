@@ -271,13 +271,14 @@ def test_every_page_has_a_labelled_search_box_in_its_header(fixture_site: Path, 
 def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
     project = make_project(tmp_path)
     loaded = load(Project.at(project), Log(quiet=True))
-    catalogue, templates = loaded.catalogue, project / "templates"
+    catalogue, templates, cache = loaded.catalogue, project / "templates", tmp_path / "cache"
     site = tmp_path / "site"
     site.mkdir()
 
-    def index(writer):
-        stats = search.write_index(catalogue, templates, writer, Log(quiet=True))
+    def index(writer, changed=None):
+        stats = search.start_index(catalogue, templates, writer, cache, changed).finish(Log(quiet=True))
         writer.publish()
+        search.save_state(stats, cache)
         return stats
 
     def shard_bytes():
@@ -285,26 +286,26 @@ def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
 
     first = index(InPlace(site))
     assert first.pagefind == "indexed" and first.shards > 30
-    again = index(InPlace(site))
-    assert (again.outcome, again.pagefind, again.shards) == ("unchanged", "unchanged", 0)
-    # a new site reuses the index of the site it replaces when the documents are the same
-    (site / "index.html").write_text("published")
-    fresh = Staging(site)
-    reused = search.write_index(catalogue, templates, fresh, Log(quiet=True))
-    assert reused.pagefind == "reused" and (fresh.folder / "pagefind" / "pagefind.js").exists()
-    fresh.discard()
-    # a change search does not read (protected text) changes nothing
+    # an edit that changes nothing search shows changes nothing
+    assert index(InPlace(site), {"J1040"}).outcome == "unchanged"
     protected = next(s for s in catalogue.get("62323").sections if s.protected)
     protected.text = "SECRET-CHANGED protected text"
-    assert index(InPlace(site)).outcome == "unchanged"
+    assert index(InPlace(site), {"62323"}).outcome == "unchanged"
+    # a new site reuses the Pagefind bundle of the site it replaces when the documents are the same
+    (site / "index.html").write_text("published")
+    fresh = Staging(site)
+    reused = search.start_index(catalogue, templates, fresh, cache).finish(Log(quiet=True))
+    assert reused.pagefind == "reused" and (fresh.folder / "pagefind" / "pagefind.js").exists()
+    fresh.discard()
+    search.save_state(reused, cache)
     # a public change re-indexes; the changed code's shards are rewritten, the others kept
     before = shard_bytes()
     record = catalogue.get("J1040")
     record.synonyms = ["NEWWORD-J1040"]
     record.descriptor = "Injection, methylprednisolone acetate, 80 mg (changed)"
-    changed = index(InPlace(site))
+    changed = index(InPlace(site), {"J1040"})
     after = shard_bytes()
-    assert changed.pagefind == "indexed"
+    assert (changed.outcome, changed.pagefind, changed.documents) == ("updated", "indexed", 1)
     assert sorted(name for name in after if after[name] != before.get(name)) == ["J.json", "J1.json", "J10.json"]
     assert any(b"NEWWORD-J1040" in data for _, data in search_files(site))
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # nothing left beside the site

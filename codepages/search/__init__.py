@@ -7,20 +7,20 @@ Two indexes, because coders search two ways:
 - **Words** ("low back pain"): Pagefind over generated documents holding public text only
   (`documents`, `pagefind`); filters: code set and ICD-10-CM chapter.
 
-`write_index` is the build's index step. Work is skipped where its input did not change:
+`start_index` begins the build's index step (Pagefind then runs while the pages are
+rendered) and `Indexing.finish` ends it. Work is skipped where its input did not change:
 nothing at all when what search reads of the catalogue is the same as for the index already
 in the site being updated (or in the site a full build replaces, which is then reused);
 Pagefind only when its documents changed.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
+import pickle
+import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,15 +28,17 @@ from typing import Any
 from ..catalogue import Catalogue
 from ..codesets import CODE_SETS, sort_key
 from ..log import Log
+from ..records import Record
 from ..writing import InPlace, Writer
 from . import documents, pagefind, shards
+from .documents import Group
 from .pagefind import PAGEFIND_FOLDER, SearchIndexError
 from .shards import CODES_FOLDER, normalise
-from .tree import tree_of
+from .tree import partial_tree, tree_of
 
-__all__ = ["IndexStats", "SearchIndexError", "normalise", "page_context", "script_asset", "write_index"]
+__all__ = ["Indexing", "IndexStats", "SearchIndexError", "normalise", "page_context", "save_state", "script_asset",
+           "start_index"]
 
-SOURCE_FILE = "search/index-source.sha256"  # a digest of what the whole search index was made from
 CODE_FILES = (Path(__file__).parent / "shards.py", Path(__file__).parent / "documents.py",
               Path(__file__).parent / "tree.py")
 
@@ -66,90 +68,209 @@ def page_context(catalogue: Catalogue, templates_dir: Path) -> dict[str, Any]:
     }
 
 
+STATE_FILE = "search-state.pickle"  # in the project's cache
+
+
+@dataclass
+class SearchState:
+    """What the index of a site was made from, so an edit can remake only what it touches. Kept
+    in the project's cache beside the documents folder Pagefind indexes (never published)."""
+
+    version: str  # of the code and Pagefind that made it
+    codes: dict[str, tuple[str, Group | None]]  # code → (digest of its searchable facts, its word-document group)
+    groups: dict[Group, list[str]]  # word-document group → its documents' paths
+
+
 @dataclass
 class IndexStats:
-    outcome: str  # "indexed", "reused" (from the site being replaced) or "unchanged"
+    outcome: str  # "indexed", "updated" (the parts an edit touched) or "unchanged"
     shards: int  # shard files made
-    documents: int  # documents Pagefind indexes
+    documents: int  # documents Pagefind indexes (made or remade)
     codes_in_words: int  # codes in those documents
     pagefind: str  # "indexed", "reused" or "unchanged"
     seconds: float
+    state: SearchState | None = None  # what it was made from, saved once the site is published
 
 
-def source_digest(catalogue: Catalogue) -> str:
-    """A digest of everything the search index is made of (and of the code making it)."""
-    digest = hashlib.sha256(f"pagefind {pagefind.PAGEFIND_VERSION} {pagefind.INDEX_CHUNK_UNITS}".encode())
-    for path in CODE_FILES:
-        digest.update(path.read_bytes())
-    for code, record in catalogue.records.items():
-        digest.update(repr((
-            code, record.code_set, record.descriptor, record.billable, record.parent, record.kind, record.synonyms,
-            [(s.title, None if s.protected else s.text) for s in record.sections],  # never protected text
-            [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None],
-        )).encode("utf-8"))
-    digest.update(json.dumps({k: v.name for k, v in catalogue.settings.code_sets.items()}, sort_keys=True).encode())
-    return digest.hexdigest()
+def _version() -> str:
+    salt = hashlib.sha256(b"".join(p.read_bytes() for p in CODE_FILES)).hexdigest()[:16]
+    return f"pagefind {pagefind.PAGEFIND_VERSION} {pagefind.INDEX_CHUNK_UNITS} {salt}"
 
 
-def write_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, log: Log) -> IndexStats:
-    """Write the code shards, the word index and the search script into the site `writer` makes."""
+def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache_dir: Path,
+                changed: set[str] | None = None) -> Indexing:
+    """Write the code shards, the word documents and the search script into the site `writer`
+    makes, and start Pagefind on the documents; `Indexing.finish()` waits for its bundle.
+
+    `changed`: the codes an incremental build touched (None: a full build). Only their shards
+    and word documents are made again; Pagefind indexes the documents folder in the project's
+    cache, which keeps every document between builds. A full build reuses the Pagefind bundle of
+    the site it replaces when the documents are the same.
+    """
     started = time.perf_counter()
     script = script_asset(templates_dir)
     writer.write(script.path, script.content)
-    source = source_digest(catalogue)
-    marker = writer.folder / SOURCE_FILE
-    if pagefind.read_digest(marker) == source:
-        return _report(log, IndexStats("unchanged", 0, 0, 0, "unchanged", time.perf_counter() - started))
-    previous = writer.previous
-    if previous is not None and pagefind.read_digest(previous / SOURCE_FILE) == source:
-        for part in (CODES_FOLDER, PAGEFIND_FOLDER):
-            writer.copy_folder(f"/{part}/", previous / part)
-        writer.write(f"/{SOURCE_FILE}", source + "\n")
-        return _report(log, IndexStats("reused", 0, 0, 0, "reused", time.perf_counter() - started))
-    with _no_garbage_collection():  # many small objects, no cycles: collecting only costs time
-        tree = tree_of(catalogue)
-        docs = documents.word_documents(catalogue, tree)
-        salt = hashlib.sha256(b"".join(p.read_bytes() for p in CODE_FILES)).hexdigest()
-        pages, digest = documents.render_documents(docs, f"pagefind {pagefind.PAGEFIND_VERSION} "
-                                                         f"{pagefind.INDEX_CHUNK_UNITS} {salt}")
-        reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, previous) if site is not None]
-        with pagefind.PagefindRun(pages, digest, writer.scratch, reuse) as run:
-            files = shards.shard_files(shards.build_shards(shards.code_entries(catalogue, tree)))
-            for path, data in files.items():
-                writer.write(path, data)
-            codes_folder = writer.folder / CODES_FOLDER
-            if isinstance(writer, InPlace) and codes_folder.is_dir():  # drop the shards no longer made
-                for stale in {f"/{CODES_FOLDER}/{name}" for name in os.listdir(codes_folder)} - files.keys():
-                    writer.remove(stale)
-        if run.bundle is not None:
-            writer.put_folder(f"/{PAGEFIND_FOLDER}/", run.bundle)
-            outcome = "indexed"
-        elif run.reuse is not None and run.reuse.parent != writer.folder:
-            writer.copy_folder(f"/{PAGEFIND_FOLDER}/", run.reuse)
-            outcome = "reused"
-        else:
-            outcome = "unchanged"
-    writer.write(f"/{SOURCE_FILE}", source + "\n")
-    stats = IndexStats("indexed", len(files), len(docs), sum(len(d.records) for d in docs), outcome,
-                       time.perf_counter() - started)
-    return _report(log, stats)
+    state_path, documents_dir = cache_dir / STATE_FILE, cache_dir / "search-documents"
+    state = _read_state(state_path)
+    # until the build is published and save_state() runs, no state: a failed build leaves the next
+    # one to index everything rather than trust documents that no published index was made from
+    state_path.unlink(missing_ok=True)
+    if changed is not None and state is not None and isinstance(writer, InPlace) and documents_dir.is_dir():
+        stats = _update(catalogue, writer, changed, state, documents_dir)
+    else:
+        state, stats = _index_everything(catalogue, writer, documents_dir)
+    stats.state = state
+    run = _start_pagefind(writer, documents_dir) if stats.outcome != "unchanged" else None
+    return Indexing(stats, writer, run, started)
 
 
-@contextmanager
-def _no_garbage_collection() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
+class Indexing:
+    """The index step once begun: shards and documents written, Pagefind at work in the
+    background while the pages are rendered."""
+
+    def __init__(self, stats: IndexStats, writer: Writer, run: pagefind.PagefindRun | None, started: float):
+        self.stats, self.writer, self.run, self.started = stats, writer, run, started
+
+    def finish(self, log: Log) -> IndexStats:
+        """Wait for Pagefind and put its bundle into the site; log what the step did."""
+        run, stats, writer = self.run, self.stats, self.writer
+        self.run = None
+        if run is not None:
+            run.finish()
+            if run.bundle is not None:
+                writer.put_folder(f"/{PAGEFIND_FOLDER}/", run.bundle)
+                stats.pagefind = "indexed"
+            elif run.reuse is not None and run.reuse.parent != writer.folder:
+                writer.copy_folder(f"/{PAGEFIND_FOLDER}/", run.reuse)
+                stats.pagefind = "reused"
+            else:
+                stats.pagefind = "unchanged"
+        stats.seconds = time.perf_counter() - self.started
+        return _report(log, stats)
+
+    def abandon(self) -> None:
+        """The build failed: stop Pagefind and remove its unfinished bundle."""
+        if self.run is not None:
+            self.run.stop()
+            self.run = None
+
+
+def save_state(stats: IndexStats, cache_dir: Path) -> None:
+    """After publishing: remember what the published index was made from."""
+    if stats.state is not None:
+        _write_state(cache_dir / STATE_FILE, stats.state)
+
+
+def _index_everything(catalogue: Catalogue, writer: Writer, documents_dir: Path) -> tuple[SearchState, IndexStats]:
+    tree = tree_of(catalogue)
+    groups: dict[Group, list[Record]] = {}
+    codes: dict[str, tuple[str, Group | None]] = {}
+    for record in catalogue.records.values():
+        group = documents.group_of(record, tree) if documents.indexed(record) else None
+        if group is not None:
+            groups.setdefault(group, []).append(record)
+        if record.kind != "group":
+            codes[record.code] = (documents.searchable(record), group)
+    made: dict[Group, list[documents.Document]] = {
+        group: documents.group_documents(group, members, tree) for group, members in sorted(groups.items())}
+    if documents_dir.exists():
+        shutil.rmtree(documents_dir)
+    docs = [d for listed in made.values() for d in listed]
+    _write_documents(documents_dir, documents.render_documents(docs))
+    files = shards.shard_files(shards.build_shards(shards.code_entries(catalogue, tree)))
+    for path, data in files.items():
+        writer.write(path, data)
+    _remove_stale_shards(writer, files, None)
+    state = SearchState(_version(), codes, {group: [d.path for d in listed] for group, listed in made.items()})
+    return state, IndexStats("indexed", len(files), len(docs), sum(len(d.records) for d in docs), "", 0.0)
+
+
+def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: SearchState,
+            documents_dir: Path) -> IndexStats:
+    """Remake the shards and word documents of the changed codes whose searchable facts changed."""
+    present = [r for code in changed if (r := catalogue.get(code)) is not None and r.kind != "group"]
+    touched = {r.code for r in present if state.codes.get(r.code, ("", None))[0] != documents.searchable(r)}
+    touched |= {code for code in changed if catalogue.get(code) is None and code in state.codes}
+    if not touched:
+        return IndexStats("unchanged", 0, 0, 0, "unchanged", 0.0)
+    # the shards under the first character of every touched code
+    firsts = {normalise(code)[0] for code in touched}
+    under = [r for r in catalogue.records.values() if r.kind != "group" and normalise(r.code)[0] in firsts]
+    files = shards.shard_files(shards.build_shards(shards.code_entries_of(under, partial_tree(catalogue, under))))
+    for path, data in files.items():
+        writer.write(path, data)
+    _remove_stale_shards(writer, files, firsts)
+    # the word documents of every group a touched code is in, or was in
+    groups = {group for code in touched if (group := state.codes.pop(code, ("", None))[1]) is not None}
+    touched_records = [r for r in present if r.code in touched]
+    small = partial_tree(catalogue, touched_records)
+    for record in touched_records:
+        group = documents.group_of(record, small) if documents.indexed(record) else None
+        state.codes[record.code] = (documents.searchable(record), group)
+        if group is not None:
+            groups.add(group)
+    members: dict[Group, list[Record]] = {group: [] for group in groups}
+    for code, (_, group) in state.codes.items():
+        if group in members and (found := catalogue.get(code)) is not None:
+            members[group].append(found)
+    member_tree = partial_tree(catalogue, [r for listed in members.values() for r in listed])
+    made = codes_in = 0
+    for group in groups:
+        for path in state.groups.pop(group, []):
+            (documents_dir / path).unlink(missing_ok=True)
+        docs = documents.group_documents(group, members[group], member_tree) if members[group] else []
+        _write_documents(documents_dir, documents.render_documents(docs))
+        state.groups[group] = [d.path for d in docs]
+        made += len(docs)
+        codes_in += sum(len(d.records) for d in docs)
+    return IndexStats("updated", len(files), made, codes_in, "", 0.0)
+
+
+def _start_pagefind(writer: Writer, documents_dir: Path) -> pagefind.PagefindRun:
+    digest = hashlib.sha256(_version().encode())
+    for path in sorted(documents_dir.rglob("*.html")):
+        digest.update(path.relative_to(documents_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
+    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse).start()
+
+
+def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:
+    for relative, data in pages.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _remove_stale_shards(writer: Writer, files: dict[str, bytes], firsts: set[str] | None) -> None:
+    """Updating a site in place: remove the shards no longer made (under `firsts`, or all)."""
+    folder = writer.folder / CODES_FOLDER
+    if not isinstance(writer, InPlace) or not folder.is_dir():
+        return
+    for name in os.listdir(folder):
+        url = f"/{CODES_FOLDER}/{name}"
+        if url not in files and (firsts is None or name[:1] in firsts):
+            writer.remove(url)
+
+
+def _read_state(path: Path) -> SearchState | None:
     try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+        state = pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
+        return None
+    return state if isinstance(state, SearchState) and state.version == _version() else None
+
+
+def _write_state(path: Path, state: SearchState) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    temporary.replace(path)
 
 
 def _report(log: Log, stats: IndexStats) -> IndexStats:
-    if stats.outcome == "indexed":
+    if stats.outcome in ("indexed", "updated"):
         log.say(f"  search: {stats.shards} code shards, {stats.documents} word documents "
-                f"({stats.codes_in_words} codes), Pagefind index {stats.pagefind}")
+                f"({stats.codes_in_words} codes) {stats.outcome}, Pagefind index {stats.pagefind}")
     else:
         log.say(f"  search: index {stats.outcome}")
     return stats

@@ -44,28 +44,38 @@ def word_documents(catalogue: Catalogue, tree: Tree) -> list[Document]:
     CPT/HCPCS range, are packed together, and a category too big for one document is split
     between its subcategories.
     """
-    groups: dict[tuple[str, str], list[Record]] = {}
+    groups: dict[Group, list[Record]] = {}
     for record in catalogue.records.values():
-        if not is_generated_seventh(record) and record.kind != "group":
-            groups.setdefault(_group_of(record, tree), []).append(record)
-    documents = []
-    for (code_set, _), members in sorted(groups.items()):
-        members.sort(key=lambda r: tree.order[r.code])
-        inside = {r.code for r in members}
-        kids: dict[str | None, list[Record]] = {}
-        for record in members:
-            kids.setdefault(record.parent if record.parent in inside else None, []).append(record)
+        if indexed(record):
+            groups.setdefault(group_of(record, tree), []).append(record)
+    return [d for group, members in sorted(groups.items()) for d in group_documents(group, members, tree)]
 
-        chunks: list[list[Record]] = [[]]
-        for root in kids.get(None, []):
-            for unit in _units(root, kids):
-                if chunks[-1] and len(chunks[-1]) + len(unit) > DOC_HEADINGS:
-                    chunks.append([])
-                chunks[-1].extend(unit)
-        for chunk in chunks:
-            chapter = tree.chapter.get(chunk[0].code) if code_set == "icd-10-cm" else None
-            documents.append(Document(f"{code_set}/{chunk[0].code}.html", code_set, chapter, chunk))
-    return documents
+
+Group = tuple[str, str]  # (code set, what its codes share): the codes of one word-document group
+
+
+def indexed(record: Record) -> bool:
+    """Whether the word index holds the record (7th-character codes and CPT folders are left out)."""
+    return not is_generated_seventh(record) and record.kind != "group"
+
+
+def group_documents(group: Group, members: list[Record], tree: Tree) -> list[Document]:
+    """The documents of one group, in code order, a big subtree split between its children."""
+    code_set = group[0]
+    members = sorted(members, key=lambda r: tree.order[r.code])
+    inside = {r.code for r in members}
+    kids: dict[str | None, list[Record]] = {}
+    for record in members:
+        kids.setdefault(record.parent if record.parent in inside else None, []).append(record)
+    chunks: list[list[Record]] = [[]]
+    for root in kids.get(None, []):
+        for unit in _units(root, kids):
+            if chunks[-1] and len(chunks[-1]) + len(unit) > DOC_HEADINGS:
+                chunks.append([])
+            chunks[-1].extend(unit)
+    return [Document(f"{code_set}/{chunk[0].code}.html", code_set,
+                     tree.chapter.get(chunk[0].code) if code_set == "icd-10-cm" else None, chunk)
+            for chunk in chunks if chunk]
 
 
 def _subtree(record: Record, kids: dict[str | None, list[Record]]) -> list[Record]:
@@ -80,7 +90,7 @@ def _units(record: Record, kids: dict[str | None, list[Record]]) -> list[list[Re
     return [[record]] + [unit for kid in kids.get(record.code, []) for unit in _units(kid, kids)]
 
 
-def _group_of(record: Record, tree: Tree) -> tuple[str, str]:
+def group_of(record: Record, tree: Tree) -> Group:
     """ICD-10-CM: chapters and blocks by chapter, codes by block; others by their top range."""
     if record.code_set == "icd-10-cm":
         if record.is_range or record.kind in ("chapter", "block"):
@@ -140,12 +150,14 @@ def public_texts(record: Record) -> list[str]:
     return texts
 
 
-def render_documents(documents: Iterable[Document], salt: str) -> tuple[dict[str, bytes], str]:
-    """Each document's HTML, and one digest of them all (same documents and salt, same index)."""
-    digest = hashlib.sha256(salt.encode())
-    pages = {}
-    for document in documents:
-        data = document_html(document).encode("utf-8")
-        pages[document.path] = data
-        digest.update(document.path.encode() + b"\0" + data + b"\0")
-    return pages, digest.hexdigest()
+def render_documents(documents: Iterable[Document]) -> dict[str, bytes]:
+    """Each document's HTML."""
+    return {document.path: document_html(document).encode("utf-8") for document in documents}
+
+
+def searchable(record: Record) -> str:
+    """A digest of everything the search index shows of a record (never its protected text)."""
+    facts = (record.code_set, searchable_descriptor(record), record.billable, record.parent, record.kind,
+             record.status, record.synonyms, [s.text for s in record.sections if not s.protected],
+             [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None])
+    return hashlib.sha1(repr(facts).encode("utf-8")).hexdigest()

@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import cbor2
@@ -72,30 +71,25 @@ def read_digest(path: Path) -> str | None:
 
 
 class PagefindRun:
-    """Pagefind's bundle for `pages` (relative path → HTML), made in the background while the
-    `with` block runs; `bundle` is the finished folder (None when `reuse` already holds it).
+    """Pagefind's bundle for the documents in `documents` (a folder), made in the background
+    between `start()` and `finish()`; `bundle` is the finished folder (None when `reuse`
+    already holds it).
 
-    `reuse` are bundles that may already index the same pages (the site being replaced).
+    `digest` names what the documents are (a bundle made from the same documents carries it);
+    `reuse` are bundles that may already index them (the site being replaced or updated).
     """
 
-    def __init__(self, pages: dict[str, bytes], digest: str, scratch: Path, reuse: list[Path]):
-        self.pages, self.digest, self.scratch = pages, digest, scratch
+    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path]):
+        self.documents, self.digest, self.scratch = documents, digest, scratch
         self.reuse = next((b for b in reuse if read_digest(b / DIGEST_FILE) == digest), None)
         self.bundle: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self.documents: tempfile.TemporaryDirectory[str] | None = None
 
-    def __enter__(self) -> PagefindRun:
+    def start(self) -> PagefindRun:
         if self.reuse is not None:
             return self
-        # the documents go beside the site, never into it: they are not published
-        self.documents = tempfile.TemporaryDirectory(prefix=".search-documents-", dir=self.scratch)
         self.bundle = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=self.scratch))
-        for relative, data in self.pages.items():
-            path = Path(self.documents.name) / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        command = [executable(), "--site", self.documents.name, "--output-path", str(self.bundle),
+        command = [executable(), "--site", str(self.documents), "--output-path", str(self.bundle),
                    "--force-language", "en", "--silent"]
         environment = {**os.environ, "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": str(INDEX_CHUNK_UNITS)}
         try:
@@ -106,20 +100,25 @@ class PagefindRun:
             raise SearchIndexError(f"pagefind could not run: {exc}") from None
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
-                 trace: TracebackType | None) -> None:
+    def finish(self) -> None:
+        """Wait for Pagefind; raise SearchIndexError if it failed (its bundle is then removed)."""
         if self.process is None:
             return
         failed = True
         try:
-            if kind is not None:
-                self.process.kill()
-                self.process.wait()
-                return
             self._finish()
             failed = False
         finally:
+            self.process = None
             self._cleanup(failed)
+
+    def stop(self) -> None:
+        """Stop Pagefind and remove its unfinished bundle."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+        self._cleanup(failed=True)
 
     def _finish(self) -> None:
         assert self.process is not None and self.bundle is not None
@@ -139,8 +138,6 @@ class PagefindRun:
         os.chmod(self.bundle, 0o755)
 
     def _cleanup(self, failed: bool) -> None:
-        if self.documents is not None:
-            self.documents.cleanup()
         if failed and self.bundle is not None:
             shutil.rmtree(self.bundle, ignore_errors=True)
             self.bundle = None

@@ -16,9 +16,11 @@ from __future__ import annotations
 import heapq
 import json
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from ..catalogue import Catalogue
+from ..records import Record
 from .tree import Tree
 
 CODES_FOLDER = "search/codes"  # under the site
@@ -47,8 +49,13 @@ class CodeEntry(NamedTuple):
 
 
 def code_entries(catalogue: Catalogue, tree: Tree) -> list[CodeEntry]:
+    return code_entries_of(catalogue.records.values(), tree)
+
+
+def code_entries_of(records: Iterable[Record], tree: Tree) -> list[CodeEntry]:
+    """The shard rows of `records` (all of a catalogue's, or some with a partial tree)."""
     entries = []
-    for record in catalogue.records.values():
+    for record in records:
         if record.kind == "group":  # a folder of CPT codes: its codes are listed themselves
             continue
         code = record.code

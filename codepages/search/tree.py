@@ -48,3 +48,20 @@ def tree_of(catalogue: Catalogue) -> Tree:
     codes = sorted(records, key=lambda c: (sort_key(c), records[c].code_set))
     tree.order = {code: index for index, code in enumerate(codes)}
     return tree
+
+
+def partial_tree(catalogue: Catalogue, records: list[Record]) -> Tree:
+    """The same facts as `tree_of`, for some records only (an incremental build's); `order` is
+    their order among themselves, which is the order `tree_of` gives them among all."""
+    tree = Tree({}, {}, {}, {}, {})
+    for record in records:
+        chain = catalogue.ancestors(record)
+        tree.depth[record.code] = len(chain)
+        chapter = next((r.code for r in [*chain, record] if r.kind == "chapter"), None)
+        tree.chapter[record.code] = chapter
+        blocks = [r.code for r in chain if r.is_range and r.kind != "chapter"]
+        tree.block[record.code] = blocks[-1] if blocks else None
+        tree.top[record.code] = chain[0].code if chain else record.code
+    ordered = sorted(records, key=lambda r: (sort_key(r.code), r.code_set))
+    tree.order = {r.code: index for index, r in enumerate(ordered)}
+    return tree
