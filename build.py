@@ -5,9 +5,7 @@
   python build.py check [FILE…]    validate only (all records, the named ones, or --changed)
   python build.py serve [--port N] build, then preview on loopback with the real edge function
 """
-import sys
-
-from codepages.cli import main
+from codepages.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
