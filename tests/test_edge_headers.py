@@ -34,7 +34,7 @@ def test_every_kind_of_response_carries_the_security_headers(preview):
         "static page": client.get("/"),
         "asset": client.get(f"/assets/{css}"),
         "pagefind worker": client.get("/pagefind/pagefind-worker.js"),
-        "code shard": client.get("/search/codes/623.json"),
+        "code shard": client.get("/search/codes/6/623.json"),
         "code page (edge)": client.get("/cpt/623/62323/"),
         "gated code page (edge)": client.get("/cpt/623/62322/"),
         "redirect (edge)": client.get("/cpt/62323"),

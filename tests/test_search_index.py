@@ -29,7 +29,7 @@ class Shards:
     def __init__(self, site: Path):
         folder = site / "search" / "codes"
         self.data, self.size = {}, {}
-        for path in folder.glob("*.json"):
+        for path in folder.rglob("*.json"):
             raw = path.read_bytes()
             self.data[path.stem], self.size[path.stem] = json.loads(raw), len(gzip.compress(raw, 6))
 
@@ -134,7 +134,7 @@ def test_every_code_page_is_found_by_its_code_with_its_facts(fixture_site: Path)
 
 def test_every_prefix_up_to_three_characters_has_a_shard_and_shards_keep_their_limits(fixture_site: Path):
     folder = fixture_site / "search" / "codes"
-    shards = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    shards = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.rglob("*.json")}
     for code in page_codes(fixture_site):
         q = search.normalise(code)
         for length in range(1, min(len(q), 3) + 1):
@@ -260,7 +260,7 @@ def test_every_page_has_a_labelled_search_box_in_its_header(fixture_site: Path, 
     path = fixture_site / relative if relative.endswith(".html") else fixture_site / relative / "index.html"
     html = path.read_text(encoding="utf-8")
     header = re.search(r'<header class="site-header".*?</header>', html, re.S).group(0)
-    assert '<form class="site-search" role="search" action="/search/" method="get">' in header
+    assert '<form class="site-search" role="search" aria-label="Site search" action="/search/" method="get">' in header
     assert '<label class="visually-hidden" for="site-search-q">' in header and 'id="site-search-q" name="q"' in header
     assert "/search/" in (fixture_site / "sitemap.xml").read_text(encoding="utf-8")
 
@@ -282,7 +282,7 @@ def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
         return stats
 
     def shard_bytes():
-        return {p.name: p.read_bytes() for p in (site / "search" / "codes").glob("*.json")}
+        return {p.name: p.read_bytes() for p in (site / "search" / "codes").rglob("*.json")}
 
     first = index(InPlace(site))
     assert first.pagefind == "indexed" and first.shards > 30

@@ -246,10 +246,13 @@ def _remove_stale_shards(writer: Writer, files: dict[str, bytes], firsts: set[st
     folder = writer.folder / CODES_FOLDER
     if not isinstance(writer, InPlace) or not folder.is_dir():
         return
-    for name in os.listdir(folder):
-        url = f"/{CODES_FOLDER}/{name}"
-        if url not in files and (firsts is None or name[:1] in firsts):
-            writer.remove(url)
+    for first in os.listdir(folder):
+        if firsts is not None and first not in firsts or not (folder / first).is_dir():
+            continue
+        for name in os.listdir(folder / first):
+            url = f"/{CODES_FOLDER}/{first}/{name}"
+            if url not in files:
+                writer.remove(url)
 
 
 def _read_state(path: Path) -> SearchState | None:

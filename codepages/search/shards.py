@@ -1,4 +1,5 @@
-"""Code lookup: `site/search/codes/<PREFIX>.json`, one shard per prefix of the normalised codes.
+"""Code lookup: `site/search/codes/<P>/<PREFIX>.json`, one shard per prefix of the normalised codes,
+in a folder per first character (so no folder grows with the catalogue: see `hosting`).
 
 Codes are normalised to upper case without dots (M54.50 → M5450). Every prefix of one to three
 characters has a shard; a longer prefix has one only where its parent shard was too big to
@@ -110,9 +111,14 @@ def build_shards(entries: list[CodeEntry]) -> dict[str, Shard]:
     return shards
 
 
+def shard_url(prefix: str) -> str:
+    """`/search/codes/M/M54.json`: the browser's search, the 404 page and the edge read the same."""
+    return f"/{CODES_FOLDER}/{prefix[0]}/{prefix}.json"
+
+
 def shard_files(shards: dict[str, Shard]) -> dict[str, bytes]:
     """URL path → file content of every shard."""
-    return {f"/{CODES_FOLDER}/{prefix}.json": json.dumps(shard, ensure_ascii=False, separators=(",", ":")).encode()
+    return {shard_url(prefix): json.dumps(shard, ensure_ascii=False, separators=(",", ":")).encode()
             for prefix, shard in shards.items()}
 
 

@@ -1,5 +1,5 @@
 /**
- * The build's code lookup shards (`/search/codes/<PREFIX>.json`, see codepages/search.py) read
+ * The build's code lookup shards (`/search/codes/<P>/<PREFIX>.json`, see codepages/search/shards.py) read
  * at the edge: does a code exist, and which existing codes are nearest to one that does not.
  *
  * Shard: {"prefix", "total", "codes": [[code, descriptor, code_set, url, billable]], "more": [...]}
@@ -129,10 +129,11 @@ export class CodeIndex {
   }
 }
 
-/** A shard reader that fetches `/search/codes/<PREFIX>.json` from `origin` (the site itself). */
+/** A shard reader that fetches `/search/codes/<P>/<PREFIX>.json` from `origin` (the site itself). */
 export function fetchShards(origin: string, fetcher: typeof fetch = fetch): ShardReader {
   return async (prefix) => {
-    const response = await fetcher(`${origin}/search/codes/${encodeURIComponent(prefix)}.json`, {
+    const file = `${encodeURIComponent(prefix[0])}/${encodeURIComponent(prefix)}.json`;
+    const response = await fetcher(`${origin}/search/codes/${file}`, {
       headers: { accept: "application/json" },
       redirect: "error",
       signal: AbortSignal.timeout(2000),

@@ -7,7 +7,7 @@ const shards = new Map();
 
 function shard(prefix) {
   if (!shards.has(prefix)) {
-    shards.set(prefix, fetch(`${base}${encodeURIComponent(prefix)}.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null));
+    shards.set(prefix, fetch(`${base}${encodeURIComponent(prefix[0])}/${encodeURIComponent(prefix)}.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null));
   }
   return shards.get(prefix);
 }

@@ -33,7 +33,7 @@ const shards = new Map(); // prefix → Promise<shard | null>
 
 function shard(prefix) {
   if (!shards.has(prefix)) {
-    const url = `${config.codes}${encodeURIComponent(prefix)}.json`;
+    const url = `${config.codes}${encodeURIComponent(prefix[0])}/${encodeURIComponent(prefix)}.json`;
     shards.set(prefix, fetch(url).then((r) => (r.ok ? r.json() : null)).catch(() => null));
   }
   return shards.get(prefix);
