@@ -61,7 +61,8 @@ class Record:
     digest: str | None = None  # of the editor's file as it was read (None: from a release only)
     source: str = ""  # where the official descriptor comes from: "ICD-10-CM FY2026 (April 1, 2026 update), CDC/NCHS"
     entry: Any = None  # the release's own entry (HcpcsEntry, CptEntry): code-set facts for the page
-    change: str = ""  # what the newest release did to it, in words: "New in ICD-10-CM FY2026 (April 1, 2026 update)"
+    change: str = ""  # what a release did to it, in words: "New in ICD-10-CM FY2026 (April 1, 2026 update)"
+    changed_in: str = ""  # the release that did it: "ICD-10-CM FY2026 (April 1, 2026 update)"
     other_descriptors: dict[str, str] = field(default_factory=dict)  # "Short descriptor" → text
     updated: str = ""  # YYYY-MM-DD: when the editor's record (or the release) last changed
     searchable: bool = True  # False: its descriptors are licensed text kept out of the public search index

@@ -156,7 +156,7 @@ def official_records(sources: Sources, settings: Settings) -> dict[str, Record]:
     """Every record the official sources define, before editors' records are merged on top."""
     records: dict[str, Record] = {}
     if sources.icd is not None:
-        records.update(_icd_records(sources.icd, sources.reference))
+        records.update(_icd_records_of(sources.icd, sources.reference))
     if sources.hcpcs is not None:
         records.update(_hcpcs_records(sources.hcpcs, sources.hcpcs_changes))
     if sources.cpt is not None and settings.code_sets["cpt"].descriptor_source == "licensed":
@@ -164,17 +164,48 @@ def official_records(sources: Sources, settings: Settings) -> dict[str, Record]:
     return records
 
 
+_icd_made: tuple[Release, IcdReference | None, dict[str, Record]] | None = None
+
+
+def _icd_records_of(release: Release, reference: IcdReference | None) -> dict[str, Record]:
+    """The release's records, made once per release and reference in a process (the preview
+    rebuilds on every save; the cache gives it the same parsed release each time). Merging
+    replaces a record an editor enriches instead of changing it, so they are never changed."""
+    global _icd_made
+    if _icd_made is None or _icd_made[0] is not release or _icd_made[1] is not reference:
+        _icd_made = (release, reference, _icd_records(release, reference))
+    return _icd_made[2]
+
+
+def newest_releases(sources: Sources) -> dict[str, str]:
+    """Code set → the release its change marks and lists are of ("ICD-10-CM FY2026 (…)")."""
+    names = {}
+    if sources.icd is not None:
+        names["icd-10-cm"] = _icd_label(sources.icd, sources.reference)
+    if sources.hcpcs is not None:
+        names["hcpcs"] = _hcpcs_label(sources.hcpcs)
+    return names
+
+
+def _icd_label(release: Release, reference: IcdReference | None) -> str:
+    return f"ICD-10-CM {reference.history.current.label if reference is not None else release.version}"
+
+
+def _hcpcs_label(release: hcpcs.HcpcsRelease) -> str:
+    return f"HCPCS Level II {_quarter(release.version)}" if release.version else "HCPCS Level II"
+
+
 def _icd_records(release: Release, reference: IcdReference | None) -> dict[str, Record]:
     history = reference.history if reference is not None else None
-    label = history.current.label if history is not None else release.version
-    source = f"ICD-10-CM {label}, CDC/NCHS"
+    newest = _icd_label(release, reference)
+    source = f"{newest}, CDC/NCHS"
     changes: dict[str, str] = {}
     if history is not None and len(history.releases) > 1:
         step = history.changes_in(-1)
         for kind, codes in (("new", step.new), ("revised", step.revised), ("header", step.now_header)):
             changes.update(dict.fromkeys(codes, kind))
-    wording = {"new": f"New in ICD-10-CM {label}", "revised": f"Revised in ICD-10-CM {label}",
-               "header": f"Subdivided in ICD-10-CM {label}: no longer billable, use a code below it"}
+    wording = {"new": f"New in {newest}", "revised": f"Revised in {newest}",
+               "header": f"Subdivided in {newest}: no longer billable, use a code below it"}
     records = {}
     for key, entry in release.entries.items():
         status = changes.get(key, "active")
@@ -182,7 +213,7 @@ def _icd_records(release: Release, reference: IcdReference | None) -> dict[str, 
             path=release.path, code_set="icd-10-cm", code=key, descriptor=entry.descriptor, parent=entry.parent,
             billable=entry.billable, kind=entry.kind, notes=entry.notes, official=True, field_lines={},
             status="revised" if status == "header" else status, source=source,
-            change=wording.get(status, ""))
+            change=wording.get(status, ""), changed_in=newest if status in wording else "")
     if history is not None:
         for code, past in history.codes.items():
             gone = past.deleted_in
@@ -192,7 +223,8 @@ def _icd_records(release: Release, reference: IcdReference | None) -> dict[str, 
                 path=release.path, code_set="icd-10-cm", code=code, descriptor=past.descriptor,
                 parent=_nearest_ancestor(code, records), billable=False, kind=past.kind, official=True,
                 field_lines={}, status="deleted", source=f"ICD-10-CM {history.releases[gone - 1].label}, CDC/NCHS",
-                change=f"Deleted in ICD-10-CM {history.releases[gone].label}")
+                change=f"Deleted in ICD-10-CM {history.releases[gone].label}",
+                changed_in=f"ICD-10-CM {history.releases[gone].label}")
     return records
 
 
@@ -212,12 +244,13 @@ def _nearest_ancestor(code: str, records: dict[str, Record]) -> str | None:
 
 
 def _hcpcs_records(release: hcpcs.HcpcsRelease, changes: ReleaseDiff | None) -> dict[str, Record]:
-    label = f"HCPCS Level II {_quarter(release.version)}" if release.version else "HCPCS Level II"
+    label = _hcpcs_label(release)
     source = f"{label}, CMS"
     path = Path(release.file)
     records: dict[str, Record] = {}
     new = {e.code for e in changes.new} if changes else set()
     changed = {c.code: c.fields for c in changes.changed} if changes else {}
+    terminated = {e.code for e in changes.terminated} if changes else None
     letters = sorted({code[0] for code in release.codes})
     for section in hcpcs.SECTIONS:
         if section.letter not in letters:
@@ -239,9 +272,13 @@ def _hcpcs_records(release: hcpcs.HcpcsRelease, changes: ReleaseDiff | None) -> 
             named = hcpcs.range_of(entry.code)
             parent = named.label if named is not None and named.label in records else entry.code[0]
         status, change = _hcpcs_status(entry, entry.code in new, changed.get(entry.code), label)
+        # a code terminated in an earlier quarter keeps its page and badge, but this quarter did not change it
+        now = status != "terminated" or (entry.code in terminated if terminated is not None
+                                         else entry.status.action.code == "D")
         records[entry.code] = Record(
             path=path, code_set="hcpcs", code=entry.code, descriptor=entry.long_description, parent=parent,
             kind=entry.kind, official=True, field_lines={}, status=status, source=source, entry=entry, change=change,
+            changed_in=label if change and now else "",
             other_descriptors={"Short descriptor": entry.short_description} if entry.short_description else {})
     return records
 
@@ -330,7 +367,7 @@ def merge(sources: Sources, settings: Settings, records: list[Record], problems:
                              f"'{name}' of {record.code} comes from the {_release_name(official)} "
                              f"({getattr(official, name)!r}); remove it from the record")
         for name in ("descriptor", "parent", "billable", "status", "kind", "notes", "official", "source", "entry",
-                     "change", "other_descriptors", "searchable"):
+                     "change", "changed_in", "other_descriptors", "searchable"):
             setattr(record, name, getattr(official, name))
         merged[record.code] = record
     everything = list(merged.values()) + others
@@ -380,4 +417,4 @@ def _nearby(code: str, known: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
-__all__ = ["Sources", "load_sources", "merge", "official_records", "icd10cm"]
+__all__ = ["Sources", "load_sources", "merge", "newest_releases", "official_records", "icd10cm"]

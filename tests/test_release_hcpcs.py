@@ -145,10 +145,10 @@ def test_diff_marks_new_changed_and_terminated(current: hcpcs.HcpcsRelease, prev
     assert [e.code for e in d.terminated] == ["C9055"]
     assert d.reactivated == () and d.removed == ()
     changed = {c.code: c.fields for c in d.changed}
-    assert set(changed) == {"A4226", "E0880", "G0396", "J9305", "L8701", "U0003"}
-    assert changed["E0880"] == ("long description", "status")
-    assert changed["J9305"] == ("long description", "short description", "status")
-    assert changed["U0003"] == ("status",)
+    # U0003 only went from action A (added, in July) to N (no maintenance): not a change
+    assert set(changed) == {"A4226", "E0880", "G0396", "J9305", "L8701"}
+    assert changed["E0880"] == ("long description",)
+    assert changed["J9305"] == ("long description", "short description")
     assert "long description" not in changed["A4226"]
     j9305 = next(c for c in d.changed if c.code == "J9305")
     assert (j9305.before.long_description, j9305.after.long_description) == (

@@ -184,6 +184,12 @@ class HcpcsEntry(NamedTuple):
     def asc_approved(self) -> bool:
         return self.asc_group == "YY"
 
+    @property
+    def dates_in_use(self) -> tuple[date | None, date | None]:
+        """When the code was added and when it ends: what a quarter can change about its status.
+        The action code and its date say what the quarter's maintenance did, not a change."""
+        return self.status.added, self.status.terminated
+
 
 @dataclass(frozen=True, slots=True)
 class HcpcsRange:
@@ -1044,7 +1050,7 @@ class ReleaseDiff:
 _COMPARED: Final[tuple[tuple[str, str], ...]] = (
     ("long_description", "long description"),
     ("short_description", "short description"),
-    ("status", "status"),
+    ("dates_in_use", "dates added or terminated"),
     ("pricing", "pricing indicator"),
     ("multiple_pricing", "multiple pricing indicator"),
     ("coverage", "coverage code"),
