@@ -57,16 +57,30 @@ class Item:
     children: tuple[str, ...] = ()
 
 
+_CONTINUES = (",", ";", ":")
+
+
+def _sentence(text: str) -> str:
+    text = text.lstrip(",;: ")
+    return text[:1].upper() + text[1:]
+
+
 def items_of(label: str, texts: Sequence[str]) -> tuple[str, list[Item]]:
     """The heading of a group of notes of one kind, and its items with "such as:" lines nested.
 
-    A first line starting with a comma or a lower-case continuation of the heading joins it:
+    A first line starting with a comma continues the heading and joins it:
     ("Code first", ", for adverse effects, …, such as:") → "Code first, for adverse effects, …".
+    When several notes each continue it (Z71.85: "Code also" ", if applicable, encounter for
+    immunization (Z23)" and ", if applicable, immunization not carried out (Z28.-)"), the
+    heading stays the label and each becomes an item of its own, as a sentence.
     """
     heading = label
     lines = list(texts)
-    if lines and lines[0][:1] in (",", ";", ":"):
+    continuing = [text for text in lines if text[:1] in _CONTINUES]
+    if len(continuing) == 1 and lines[0][:1] in _CONTINUES:
         heading = label + lines.pop(0)
+    elif continuing:
+        lines = [_sentence(text) if text[:1] in _CONTINUES else text for text in lines]
     items: list[Item] = []
     if heading.endswith(":") and heading != label:
         return heading, [Item(text) for text in lines]
@@ -108,8 +122,10 @@ def _reverse(text: str) -> tuple[int, ...]:
 class NoteRenderer:
     """Renders notes for one catalogue; `resolve` turns a key into the URL of its page."""
 
-    def __init__(self, resolve: Resolve, ranges: Sequence[tuple[str, str, str]], label_of: Callable[[str], str]):
+    def __init__(self, resolve: Resolve, ranges: Sequence[tuple[str, str, str]], label_of: Callable[[str], str],
+                 index: str | None = None):
         self.resolve = resolve
+        self.index = index  # the page listing every chapter: for a range wider than any chapter (A00-Y89)
         self.ranges = sorted(ranges, key=lambda r: (r[0], r[1]))  # (first, last, key) of blocks and chapters
         self.label_of = label_of  # key → how to name it in "From …"
         self._shared: dict[tuple[tuple[int, ...], str], Markup] = {}
@@ -127,7 +143,7 @@ class NoteRenderer:
             # blocks and chapters nest: the innermost one holding the range starts last and ends first
             holding = [(r_first, _reverse(r_last), k) for r_first, r_last, k in self.ranges
                        if r_first <= first and last <= r_last]
-            return self.resolve(max(holding)[2]) if holding else None
+            return self.resolve(max(holding)[2]) if holding else self.index
         shorter = key
         while len(shorter) > 3:  # a code the release does not have: its nearest listed ancestor
             shorter = shorter[:-1].rstrip(".")

@@ -8,6 +8,7 @@ the rest of the build reads `settings.meter.guest_views`, never a dict.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import types
 import typing
 from dataclasses import dataclass, field
@@ -178,12 +179,22 @@ def load_settings(path: Path, problems: Problems, base_url: str | None = None) -
         return None
     if base_url:
         doc.data["base_url"] = base_url
+    if "reference" in doc.data:  # its dates may be written as YAML dates (effective: 2026-04-01), as its docs do
+        doc.data["reference"] = _dates_as_text(doc.data["reference"])
     if not schemas.check(doc, "site.schema.json", path, problems, what="setting"):
         return None
     if not _sections_are_distinct(doc, path, problems):
         return None
     settings = from_data(Settings, doc.data)
     return dataclasses.replace(settings, path=path, lines=doc.lines)
+
+
+def _dates_as_text(value: typing.Any) -> typing.Any:
+    if isinstance(value, dict):
+        return {key: _dates_as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_dates_as_text(item) for item in value]
+    return value.isoformat() if isinstance(value, datetime.date) else value
 
 
 def _sections_are_distinct(doc: yamlfile.Document, path: Path, problems: Problems) -> bool:
