@@ -3,6 +3,10 @@
 A release file that did not change is not parsed again: its parsed form is pickled in the
 project's `.codepages/cache/`, under a key made of the files' contents (SHA-256) and of the
 code that reads them. A damaged or stale entry is rebuilt, never trusted.
+
+Within one process (the preview rebuilds on every save) the last few values are also kept in
+memory under the same keys, so a rebuild does not unpickle them again. Parsed sources are
+never changed once made: everyone who asks for a key gets the same object.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
@@ -17,6 +22,25 @@ from typing import TypeVar
 
 T = TypeVar("T")
 CACHE_VERSION = "1"
+MEMORY_ENTRIES = 8  # values kept in memory (an ICD-10-CM release and its reference are the big ones)
+_memory: OrderedDict[str, object] = OrderedDict()
+
+
+def remembered(key: str, kind: type[T]) -> T | None:
+    """The value kept in memory under `key` (a cache file's path), if any."""
+    value = _memory.get(key)
+    if not isinstance(value, kind):
+        return None
+    _memory.move_to_end(key)
+    return value
+
+
+def remember(key: str, value: T) -> T:
+    _memory[key] = value
+    _memory.move_to_end(key)
+    while len(_memory) > MEMORY_ENTRIES:
+        _memory.popitem(last=False)
+    return value
 
 
 @cache
@@ -43,18 +67,21 @@ def cached(cache_dir: Path | None, name: str, inputs: Iterable[Path], code: Iter
     for path in [*inputs, *code]:
         key.update(f"|{path.name}|{digest_of(path)}".encode())
     target = cache_dir / f"{name}-{key.hexdigest()[:32]}.pickle"
+    kept = remembered(str(target), kind)
+    if kept is not None:
+        return kept
     try:
         with open(target, "rb") as handle:
             value = pickle.load(handle)
         if isinstance(value, kind):
-            return value
+            return remember(str(target), value)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
     value = make()
     for stale in cache_dir.glob(f"{name}-*.pickle"):
         stale.unlink(missing_ok=True)
     _store(target, value)
-    return value
+    return remember(str(target), value)
 
 
 def _store(target: Path, value: object) -> None:

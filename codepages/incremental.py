@@ -10,8 +10,10 @@ records what that build *read*:
   settings, the build code, the sources, base URL, sealing key). When it differs, everything
   is rebuilt; when only editors' records differ, only the pages that show them are.
 - `records`: each editor's record file as it was read (a digest of the text the build used,
-  taken when reading), its code and parent. A file saved while a build runs is therefore
-  recorded with what that build saw, and rebuilt by the next one.
+  taken when reading), its code and parent, and a digest of what other pages show of it (its
+  descriptor, status, billability, place). A file saved while a build runs is therefore
+  recorded with what that build saw, and rebuilt by the next one. An edit that leaves what
+  other pages show alone (a section's text) rebuilds its own page only.
 """
 from __future__ import annotations
 
@@ -23,20 +25,24 @@ from pathlib import Path
 
 from .catalogue import Catalogue
 from .project import Project
-from .records import record_paths
+from .records import Record, record_paths
 from .sealing import Keyring
 
-STATE_VERSION = 3
+STATE_VERSION = 5
 CODE_DIR = Path(__file__).resolve().parent
+
+
+RecordFacts = tuple[str, str, str | None, str]  # digest of the file, code, parent, digest of its face
 
 
 @dataclass
 class BuildState:
     stats: str
     inputs: str
-    records: dict[str, tuple[str, str, str | None]] = field(default_factory=dict)  # path → (digest, code, parent)
+    records: dict[str, RecordFacts] = field(default_factory=dict)  # path → its facts
     sources: list[str] = field(default_factory=list)  # source files read besides content/ and templates/
     lists: list[str] = field(default_factory=list)  # pages of lists made from the catalogue (/cpt/revised/)
+    largest_folder: tuple[int, str] = (0, "")  # the site's folder with the most entries, as last checked
     version: int = STATE_VERSION
 
 
@@ -78,12 +84,13 @@ def confirm(plan: Plan, project: Project, sources: list[Path]) -> str:
 
 
 def finish(plan: Plan, project: Project, catalogue: Catalogue, sources: list[Path], inputs: str,
-           lists: list[str]) -> None:
-    """Record what this build read (and which list pages it made)."""
+           lists: list[str], largest_folder: tuple[int, str]) -> None:
+    """Record what this build read (and which list pages it made, and the site's largest folder)."""
     names = [str(p) for p in sources]
     stats = plan.stats if plan.stats and plan.previous is not None and plan.previous.sources == names \
         else stats_fingerprint(project, names, plan.options)
-    write_state(plan.state_path, BuildState(stats, inputs, record_digests(catalogue), names, sorted(lists)))
+    write_state(plan.state_path, BuildState(stats, inputs, record_digests(catalogue), names, sorted(lists),
+                                            largest_folder))
 
 
 def read_state(path: Path) -> BuildState | None:
@@ -135,23 +142,45 @@ def inputs_fingerprint(project: Project, sources: list[Path], options: str) -> s
     return digest.hexdigest()
 
 
-def record_digests(catalogue: Catalogue) -> dict[str, tuple[str, str, str | None]]:
-    """Each editor's record as this build read it: digest, the code it defines and its parent."""
-    return {str(r.path): (r.digest, r.code, r.parent) for r in catalogue.records.values() if r.digest is not None}
+def record_digests(catalogue: Catalogue) -> dict[str, RecordFacts]:
+    """Each editor's record as this build read it: digest, the code it defines, its parent, and
+    a digest of its face (what the pages that list or link to it show)."""
+    return {str(r.path): (r.digest, r.code, r.parent, _face(r)) for r in catalogue.records.values()
+            if r.digest is not None}
 
 
-def changed_pages(previous: BuildState, catalogue: Catalogue) -> tuple[set[str], set[str]]:
-    """(codes whose pages must be rendered again, codes whose pages must be removed)."""
+def _face(record: Record) -> str:
+    shown = (record.code_set, record.descriptor, record.status, record.billable, record.parent, record.kind,
+             record.change)
+    return hashlib.sha256(repr(shown).encode()).hexdigest()[:16]
+
+
+@dataclass
+class Changes:
+    pages: set[str]  # codes whose pages must be rendered again
+    removed: set[str]  # codes whose pages must be removed
+    faces: set[str]  # codes added, removed or shown differently elsewhere (lists and indexes change)
+
+
+def changed_pages(previous: BuildState, catalogue: Catalogue) -> Changes:
     new = record_digests(catalogue)
     changed: set[str] = set()
+    faces: set[str] = set()
     for path in previous.records.keys() | new.keys():
-        if previous.records.get(path) != new.get(path):
-            for entry in (previous.records.get(path), new.get(path)):
-                if entry:
-                    changed.add(entry[1])
-                    if entry[2]:
-                        changed.add(entry[2])  # the parent lists the code among its children
-    return affected_by(changed, catalogue)
+        before, after = previous.records.get(path), new.get(path)
+        if before == after:
+            continue
+        if before is not None and after is not None and before[1:] == after[1:]:
+            changed.add(after[1])  # only its own page shows what changed
+            continue
+        for entry in (before, after):
+            if entry:
+                changed.add(entry[1])
+                faces.add(entry[1])
+                if entry[2]:
+                    changed.add(entry[2])  # the parent lists the code among its children
+    pages, removed = affected_by(faces, catalogue)
+    return Changes(pages | (changed - removed), removed, faces)
 
 
 def affected_by(changed: set[str], catalogue: Catalogue) -> tuple[set[str], set[str]]:

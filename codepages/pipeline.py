@@ -30,7 +30,7 @@ from .log import Log
 from .project import Project
 from .records import Record, load_record, record_paths
 from .settings import Settings, load_settings
-from .sources import Sources, load_sources, merge
+from .sources import Sources, load_sources, merge, newest_releases
 from .writing import InPlace, Part, Staging, Writer
 
 # Rendering is CPU-bound and pages are independent: big catalogues are split across
@@ -100,6 +100,8 @@ def _date_records(catalogue: Catalogue, project: Project, sources: Sources) -> N
                 "%Y-%m-%d", time.gmtime(record.path.stat().st_mtime))
         else:
             record.updated = released.get(record.code_set, "")
+    for group, members in catalogue.group_members.items():  # a CPT folder page: as new as its newest code
+        catalogue.records[group].updated = max((r.updated for r in members), default="")
 
 
 def _quarter_start(version: str | None) -> str:
@@ -137,13 +139,18 @@ class BuildResult:
     largest_folder: tuple[int, str] = (0, "")  # entries, folder
 
 
-def build(project: Project, log: Log, full: bool = False) -> BuildResult:
-    """Build the site: every page into a staging folder, or only the pages editors' changes touch."""
+def build(project: Project, log: Log, full: bool = False,
+          pages_ready: Callable[[], None] | None = None) -> BuildResult:
+    """Build the site: every page into a staging folder, or only the pages editors' changes touch.
+
+    `pages_ready` (the preview's reload): an incremental build then publishes its pages as soon
+    as they are made, calls it, and publishes the updated word index when Pagefind is done.
+    """
     with collector.paused():
-        return _build(project, log, full)
+        return _build(project, log, full, pages_ready)
 
 
-def _build(project: Project, log: Log, full: bool) -> BuildResult:
+def _build(project: Project, log: Log, full: bool, pages_ready: Callable[[], None] | None) -> BuildResult:
     keyring = _seal_keys(project)
     with log.step("plan"):
         plan = incremental.make_plan(project, keyring, full)
@@ -155,53 +162,30 @@ def _build(project: Project, log: Log, full: bool) -> BuildResult:
         inputs = incremental.confirm(plan, project, site.source_files)
     catalogue = site.catalogue
     reference = site.sources.reference if site.sources is not None else None
-    renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir, reference)
+    releases = newest_releases(site.sources) if site.sources is not None else {}
+    renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir, reference, releases)
     writer: Writer = Staging(project.out_dir) if plan.full else InPlace(project.out_dir)
     index: search.Indexing | None = None
     try:
-        removed: set[str] = set()
-        if plan.full:
-            records = list(catalogue.records.values())
-        else:
-            assert plan.previous is not None
-            changed, removed = incremental.changed_pages(plan.previous, catalogue)
-            records = [r for code in sorted(changed) if (r := catalogue.get(code)) is not None]
+        work = _pages_to_make(plan, catalogue, renderer)
         with log.step("index"):  # Pagefind then works in the background while the pages are made
             index = search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
-                                       None if plan.full else {r.code for r in records} | removed)
-        for code in sorted(removed):
-            code_set = code_set_of(code)
-            if code_set is not None:
-                writer.remove(url_path(code_set.key, code))
-        if plan.full:
-            changes = renderer.change_lists(CODE_SETS) + renderer.exclusion_lists()
-            lists = sorted(page.url for page in changes)
-            jobs: list[Callable[[], rendering.Page]] = [
-                renderer.home, renderer.not_found, renderer.search_page, renderer.robots, renderer.help_page,
-                *(functools.partial(renderer.code_set_index, key) for key in CODE_SETS)]
-        else:  # editors' records changed: the pages listing them (the CC exclusion lists show release codes only)
-            assert plan.previous is not None
-            touched = sorted({r.code_set for r in records} | {s.key for code in removed if (s := code_set_of(code))})
-            changes = renderer.change_lists(touched)
-            lists = sorted([url for url in plan.previous.lists if url.split("/")[1] not in touched or
-                            url.startswith("/icd-10-cm/cc-exclusions/")] + [page.url for page in changes])
-            for url in set(plan.previous.lists) - set(lists):  # list pages no longer made
-                writer.remove(url)
-            jobs = [renderer.home, *(functools.partial(renderer.code_set_index, key) for key in touched)]
-        jobs += [functools.partial(_made, page) for page in changes]
+                                       None if plan.full else {r.code for r in work.records} | work.removed)
+        for url in work.removals:
+            writer.remove(url)
+        records, jobs, lists = work.records, work.jobs, work.lists
         _render_seal_write(renderer, keyring, records, jobs, writer, log)
         page_paths = _page_paths(catalogue, lists)
         for page in renderer.sitemaps(page_paths):
             writer.write(page.url, page.html)
         for static in (site.css, *renderer.assets.values()):
             writer.write(static.path, static.content)
+        if pages_ready is not None and not plan.full:  # the preview: pages first, the word index after
+            _check_and_publish(writer, site, log, "publish pages")
+            pages_ready()
         with log.step("index (Pagefind)"):
             indexed = index.finish(log)
-        with log.step("check"):
-            stats = writer.stats()
-            hosting.check(stats, site.settings.hosting)
-        with log.step("publish"):
-            writer.publish()
+        stats = _check_and_publish(writer, site, log, "publish")
     except rendering.TemplateProblem as exc:
         _abandon(writer, index)
         problems = Problems()
@@ -210,13 +194,60 @@ def _build(project: Project, log: Log, full: bool) -> BuildResult:
     except BaseException:
         _abandon(writer, index)
         raise
+    count, folder = stats.largest_folder()
+    largest = (count, stats.name(folder))
+    if not plan.full and plan.previous is not None:  # an update sees the folders it touched only
+        largest = max(largest, plan.previous.largest_folder)
     with log.step("save state"):
-        incremental.finish(plan, project, catalogue, site.source_files, inputs, lists)
+        incremental.finish(plan, project, catalogue, site.source_files, inputs, lists, largest)
         search.save_state(indexed, project.cache_dir)
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
-    count, folder = stats.largest_folder()
-    return BuildResult(pages, writer.files, log.elapsed, plan.mode, (count, stats.name(folder)))
+    return BuildResult(pages, writer.files, log.elapsed, plan.mode, largest)
+
+
+@dataclass
+class Pages:
+    """What a build makes: the record pages, the other pages, and what it removes."""
+
+    records: list[Record]
+    jobs: list[Callable[[], rendering.Page]]
+    lists: list[str]  # URLs of the list pages the site has once built (for the sitemap)
+    removed: set[str] = field(default_factory=set)  # codes whose pages go
+    removals: list[str] = field(default_factory=list)  # URLs of the pages that go
+
+
+def _pages_to_make(plan: incremental.Plan, catalogue: Catalogue, renderer: rendering.Renderer) -> Pages:
+    if plan.full:
+        made = renderer.change_lists(CODE_SETS) + renderer.exclusion_lists()
+        jobs: list[Callable[[], rendering.Page]] = [
+            renderer.home, renderer.not_found, renderer.search_page, renderer.robots, renderer.help_page,
+            *(functools.partial(renderer.code_set_index, key) for key in CODE_SETS)]
+        return Pages(list(catalogue.records.values()), jobs + [functools.partial(_made, page) for page in made],
+                    sorted(page.url for page in made))
+    # editors' records changed: their pages, and the lists and indexes of the codes shown differently there
+    # (the CC exclusion lists show release codes only)
+    assert plan.previous is not None
+    changes = incremental.changed_pages(plan.previous, catalogue)
+    records = [r for code in sorted(changes.pages) if (r := catalogue.get(code)) is not None]
+    removals = [url_path(s.key, code) for code in sorted(changes.removed) if (s := code_set_of(code))]
+    touched = sorted({s.key for code in changes.faces if (s := code_set_of(code))})
+    made = renderer.change_lists(touched)
+    lists = sorted([url for url in plan.previous.lists if url.split("/")[1] not in touched or
+                    url.startswith("/icd-10-cm/cc-exclusions/")] + [page.url for page in made])
+    removals += sorted(set(plan.previous.lists) - set(lists))  # list pages no longer made
+    jobs = [renderer.home] if touched else []
+    jobs += [functools.partial(renderer.code_set_index, key) for key in touched]
+    return Pages(records, jobs + [functools.partial(_made, page) for page in made], lists, changes.removed, removals)
+
+
+def _check_and_publish(writer: Writer, site: Site, log: Log, step: str) -> hosting.FolderStats:
+    with log.step("check"):
+        stats = writer.stats()
+        hosting.check(stats, site.settings.hosting)
+    with log.step(step):
+        writer.publish()
+    return stats
 
 
 def _abandon(writer: Writer, index: search.Indexing | None) -> None:

@@ -35,7 +35,7 @@ PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.
                   "changes.html", "exclusions.html", "help.html", "_sources.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 TITLE_LIMIT = 65  # characters of a <title> a results page shows
-CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted"}
+CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
 EXCLUSIONS_IN_PLACE = 30  # an MS-DRG CC exclusion list longer than this gets a page of its own
 BADGES = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
 
@@ -113,8 +113,9 @@ class Renderer:
     """Renders every page of a catalogue. Template faults become problems with file and line."""
 
     def __init__(self, env: jinja2.Environment, catalogue: Catalogue, css: Asset, templates_dir: Path,
-                 reference: IcdReference | None = None):
+                 reference: IcdReference | None = None, releases: dict[str, str] | None = None):
         self.env = env
+        self.releases = releases or {}  # code set → its newest release, whose changes the lists show
         self.reference = reference  # ICD-10-CM reference data: code history, MS-DRG, GEMs
         self.catalogue = catalogue
         self.settings = catalogue.settings
@@ -123,7 +124,7 @@ class Renderer:
         self.assets = {name: asset(templates_dir, name) for name in ("favicon.svg", "notfound.js")}
         ranges = [(r.code.split("-")[0], r.code.split("-")[1], r.code) for r in catalogue.records.values()
                   if r.code_set == "icd-10-cm" and r.is_range and r.status != "deleted"]
-        self.notes = notes.NoteRenderer(catalogue.url_of, ranges, self._note_source_label)
+        self.notes = notes.NoteRenderer(catalogue.url_of, ranges, self._note_source_label, "/icd-10-cm/")
         self.modules: list[Any] | None = None  # the macros of _sources.html and _macros.html, loaded on first use
         env.globals.update(
             site=self.settings,
@@ -192,11 +193,11 @@ class Renderer:
     def code_set_index(self, key: str) -> Page:
         entries = self.catalogue.top_level(key)
         groups = sorted(self.catalogue.group_members) if key == "cpt" else []
-        lists = [(name, f"/{key}/{name}/", len(self.catalogue.with_status(key, name))) for name in CHANGE_LISTS]
+        lists = [(word, f"/{key}/{name}/", len(self.changed(key, name))) for name, word in CHANGE_LISTS.items()]
         crumbs = [("Home", "/"), (self.settings.code_sets[key].name, f"/{key}/")]
         html = self.render("code_set.html", page_path=f"/{key}/", code_set=key, entries=entries,
                            children_of=self.catalogue.children_of, groups=groups,
-                           change_lists=[item for item in lists if item[2]],
+                           change_lists=[item for item in lists if item[2]], release=self.releases.get(key),
                            code_count=self.catalogue.code_counts()[key],
                            json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
         return Page(f"/{key}/", html)
@@ -206,17 +207,25 @@ class Renderer:
         pages = []
         for key in code_sets:
             for status, word in CHANGE_LISTS.items():
-                records = self.catalogue.with_status(key, status)
+                records = self.changed(key, status)
                 if not records:
                     continue
                 url = f"/{key}/{status}/"
-                release = records[0].change.split(" in ", 1)[-1] if " in " in records[0].change else ""
+                release = self.releases.get(key, "")
                 crumbs = [("Home", "/"), (self.settings.code_sets[key].name, f"/{key}/"), (word, url)]
                 html = self.render("changes.html", page_path=url, code_set=key, status=status, word=word,
                                    records=records, release=release,
+                                   heading=list_heading(word, release, self.settings.code_sets[key].name),
+                                   title=list_title(word, release, self.settings.code_sets[key].name, self.settings.name),
                                    json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs))))
                 pages.append(Page(url, html))
         return pages
+
+    def changed(self, code_set: str, status: str) -> list[Record]:
+        """The codes the newest release of a code set made new, revised, deleted or terminated, in code order."""
+        release = self.releases.get(code_set)  # None: the statuses are the editors' (CPT records of their own)
+        return sorted((r for r in self.catalogue.with_status(code_set, status)
+                       if release is None or r.changed_in == release), key=lambda r: sort_key(r.code))
 
     def record_page(self, record: Record) -> Page:
         template = "code.html" if is_code_page(record) else "range.html"
@@ -387,7 +396,9 @@ class Renderer:
 
     def help_page(self) -> Page:
         url = "/help/assistant/"
-        return Page(url, self.render("help.html", page_path=url))
+        crumbs = [("Home", "/"), ("Coding assistant", url)]
+        return Page(url, self.render("help.html", page_path=url,
+                                     json_ld=Markup(self._json(self.breadcrumb_json_ld(crumbs)))))
 
     def search_page(self) -> Page:
         from . import search  # the search page's script and filter choices live with the index
@@ -511,9 +522,23 @@ def badge_of(record: Record) -> tuple[str, str] | None:
     word = BADGES.get(record.status)
     if word is None:
         return None
-    release = record.change.split(" in ", 1)[1].split(":")[0] if " in " in record.change else ""
-    short = re.sub(r"^(ICD-10-CM|HCPCS Level II) ", "", release)
+    short = re.sub(r"^(ICD-10-CM|HCPCS Level II) ", "", record.changed_in)
     return record.status, f"{word} {short}".strip() if record.status != "terminated" else word
+
+
+def list_heading(word: str, release: str, code_set_name: str) -> str:
+    """"New in ICD-10-CM FY2026 (April 1, 2026 update)"; "Revised CPT® codes" (editors' statuses)."""
+    return f"{word} in {release}" if release else f"{word} {code_set_name} codes"
+
+
+def list_title(word: str, release: str, code_set_name: str, site: str) -> str:
+    """The list's heading and the site; the release named shorter ("HCPCS Level II October
+    2020") when that would not fit a results page."""
+    title = f"{list_heading(word, release, code_set_name)} | {site}"
+    if len(title) > TITLE_LIMIT:
+        short = re.sub(r" \(.*\)$| quarterly file$", "", release)
+        title = f"{list_heading(word, short, code_set_name)} | {site}"
+    return title
 
 
 def page_title(record: Record, site: str) -> str:

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -230,9 +230,10 @@ def fingerprint(*folders: Path) -> tuple[tuple[str, int, int], ...]:
     ))
 
 
-def rebuild(project: Project, log: Log) -> bool:
+def rebuild(project: Project, log: Log, pages_ready: Callable[[], None] | None = None) -> bool:
+    """Build; `pages_ready` is called once the changed pages are published (before the word index)."""
     try:
-        result = build(project, log)
+        result = build(project, log, pages_ready=pages_ready)
     except ContentError as error:
         for problem in error.problems.sorted():
             print(problem, file=sys.stderr)
@@ -278,15 +279,26 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
 
     threading.Thread(target=watch_server, daemon=True).start()
 
-    def rebuilt() -> None:
-        print("Change detected: rebuilding…", flush=True)
-        if rebuild(project, log) and server.poll() is None:
+    def reload() -> None:
+        if server.poll() is None:
             try:
                 assert server.stdin is not None
                 server.stdin.write("reload\n")  # the edge server tells the open pages to reload
                 server.stdin.flush()
             except OSError:
                 pass
+
+    def rebuilt() -> None:
+        print("Change detected: rebuilding…", flush=True)
+        reloaded = False
+
+        def pages_ready() -> None:
+            nonlocal reloaded
+            reloaded = True
+            reload()
+
+        if rebuild(project, log, pages_ready) and not reloaded:
+            reload()
 
     try:
         for _ in changes((project.content_dir, project.templates_dir), stop, poll_seconds):

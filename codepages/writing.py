@@ -39,15 +39,36 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 def remove_later(folder: Path) -> None:
     """Delete a replaced site in the background: 100,000 files take longer to delete than to
-    write, and nothing needs to wait for it. Replaced sites an interrupted build left are
-    deleted along with it."""
-    stem = folder.name.rsplit("-", 1)[0]
-    leftovers = [p for p in folder.parent.glob(f"{stem}-*") if p != folder and not _running(p.name.rsplit("-", 1)[1])]
+    write, and nothing needs to wait for it."""
+    _remove_in_background([folder])
+
+
+def sweep_leftovers(scratch: Path, name: str) -> None:
+    """Delete what interrupted builds left beside the output folder `name`: staging folders,
+    replaced sites not yet deleted, unfinished search bundles (each named with its build's
+    process id, so a build that is still running keeps its own)."""
+    patterns = (f".{name}.building-", f".{name}.old-", ".pagefind-", ".copy-")
     try:
-        subprocess.Popen(["rm", "-rf", "--", str(folder), *map(str, leftovers)], start_new_session=True,
+        names = os.listdir(scratch)
+    except OSError:
+        return
+    stale = [scratch / entry for entry in names for prefix in patterns
+             if entry.startswith(prefix) and not _running(entry[len(prefix):].split("-", 1)[0])]
+    if stale:
+        _remove_in_background(stale)
+
+
+def scratch_folder(scratch: Path, prefix: str) -> Path:
+    """A new folder in `scratch` named `<prefix><pid>-<random>` (see `sweep_leftovers`)."""
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=scratch))
+
+
+def _remove_in_background(paths: list[Path]) -> None:
+    try:
+        subprocess.Popen(["rm", "-rf", "--", *map(str, paths)], start_new_session=True,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
-        for path in (folder, *leftovers):
+        for path in paths:
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -76,7 +97,7 @@ class Writer:
 
     def copy_folder(self, url_path: str, source: Path) -> None:
         """Make `url_path` a copy of `source` (hard links where possible)."""
-        copy = Path(tempfile.mkdtemp(prefix=".copy-", dir=self.scratch))
+        copy = scratch_folder(self.scratch, ".copy-")
         shutil.rmtree(copy)
         shutil.copytree(source, copy, copy_function=_link_or_copy)
         self.put_folder(url_path, copy)
@@ -107,7 +128,8 @@ class Staging(Writer):
         self.target = target.resolve()
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self.scratch = self.target.parent
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.building-", dir=self.scratch))
+        sweep_leftovers(self.scratch, self.target.name)
+        self.folder = scratch_folder(self.scratch, f".{self.target.name}.building-")
         self.previous = self.target if (self.target / "index.html").exists() else None
         self._root = str(self.folder)
         self._made_dirs: set[str] = {self._root}
@@ -195,6 +217,7 @@ class InPlace(Writer):
         self.folder = target.resolve()
         self.previous = None
         self.scratch = self.folder.parent
+        sweep_leftovers(self.scratch, self.folder.name)
         self.files = 0
         self._writes: dict[Path, bytes] = {}
         self._removals: set[Path] = set()

@@ -81,6 +81,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+from codepages import cache
 from codepages.releases.icd10cm import Release
 
 from .common import Provenance, SourceError, dotted_icd9, dotted_icd10
@@ -406,9 +407,9 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     key = reference_cache_key(files, config)
     target = cache_dir / f"reference-{key[:32]}.pickle" if cache_dir is not None else None
     if target is not None:
-        cached = _load_pickle(target, IcdReference)
+        cached = cache.remembered(str(target), IcdReference) or _load_pickle(target, IcdReference)
         if cached is not None and cached.key == key:
-            return cached
+            return cache.remember(str(target), cached)
     release_files, (msdrg_file, to_file, from_file, titles_file) = files[:len(config.releases)], files[len(config.releases):]
     releases = []
     for source, file in zip(config.releases, release_files, strict=True):
@@ -425,6 +426,7 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     reference = IcdReference(history, msdrg, gems, provenance, key, tuple(warnings), timings)
     if target is not None:
         _store_pickle(target, reference)
+        cache.remember(str(target), reference)
     return reference
 
 

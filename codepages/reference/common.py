@@ -5,12 +5,13 @@ together.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from codepages import cache
 
 __all__ = [
     "Provenance",
@@ -67,12 +68,8 @@ def _long_date(day: date) -> str:
 
 
 def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes (read in 1 MiB blocks)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file's bytes (remembered within one process while its size and time stay)."""
+    return cache.digest_of(path)
 
 
 # ------------------------------------------------------------------------------------------

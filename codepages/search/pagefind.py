@@ -16,13 +16,13 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import cbor2
 
 from ..errors import SetupError
+from ..writing import scratch_folder
 
 PAGEFIND_VERSION = "1.5.2"  # pagefind-bin, pinned in requirements.txt; canonicalise_bundle reads its layout
 PAGEFIND_FOLDER = "pagefind"  # under the site: Pagefind's bundle (pagefind.js, wasm, index)
@@ -88,7 +88,7 @@ class PagefindRun:
     def start(self) -> PagefindRun:
         if self.reuse is not None:
             return self
-        self.bundle = Path(tempfile.mkdtemp(prefix=".pagefind-", dir=self.scratch))
+        self.bundle = scratch_folder(self.scratch, ".pagefind-")
         command = [executable(), "--site", str(self.documents), "--output-path", str(self.bundle),
                    "--force-language", "en", "--silent"]
         environment = {**os.environ, "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": str(INDEX_CHUNK_UNITS)}
