@@ -36,6 +36,7 @@ PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
 TITLE_LIMIT = 65  # characters of a <title> a results page shows
 CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
+SIBLINGS_SHOWN = 40  # a code page lists at most this many codes beside it under its parent
 EXCLUSIONS_IN_PLACE = 30  # an MS-DRG CC exclusion list longer than this gets a page of its own
 BADGES = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
 
@@ -379,10 +380,26 @@ class Renderer:
         return self._call("breadcrumb_items", chain, code_set)
 
     def siblings_html(self, record: Record) -> Markup:
-        """The codes beside a leaf under its parent, the current one marked."""
-        listing = self._siblings_list(record.parent or "")
+        """The codes beside a leaf under its parent, the current one marked; of a long list (an
+        HCPCS section holds 2,000 codes) the codes around it and a link to the whole list."""
+        parent = record.parent or ""
+        siblings = self.catalogue.children.get(parent, [])
+        if len(siblings) <= SIBLINGS_SHOWN:
+            listing = self._siblings_list(parent)
+        else:
+            at = self._sibling_positions(parent).get(record.code, 0)
+            start = max(0, min(at - SIBLINGS_SHOWN // 2, len(siblings) - SIBLINGS_SHOWN))
+            listing = str(self._call("code_list", siblings[start:start + SIBLINGS_SHOWN], "code-list siblings"))
+            holder = self.catalogue.get(parent)
+            if holder is not None:
+                listing += (f'<p class="siblings-all"><a href="{escape(holder.url)}">All {len(siblings):,} codes under '
+                            f'{escape(holder.crumb)}</a></p>')
         current = f'<li><a href="{record.url}">'
         return Markup(listing.replace(current, f'<li aria-current="page"><a href="{record.url}" aria-current="page">', 1))
+
+    @functools.cache  # noqa: B019 - one renderer per build
+    def _sibling_positions(self, parent: str) -> dict[str, int]:
+        return {r.code: i for i, r in enumerate(self.catalogue.children.get(parent, []))}
 
     @functools.cache  # noqa: B019 - siblings share one list
     def _siblings_list(self, parent: str) -> str:

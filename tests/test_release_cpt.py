@@ -54,7 +54,7 @@ def test_fixture_files_join_on_the_code(release: cpt.CptRelease) -> None:
         assert e.consumer == consumers.get(code)
     e = release.codes["62323"]
     assert e.long.startswith("Low-back or tailbone-area spinal injection")
-    assert e.section == "Spine injections and infusions, 62320-62327"  # quoted CSV field with a comma
+    assert e.section == "Epidural and subarachnoid injections and infusions of the spine, 62320-62327"  # quoted CSV field with a comma
     assert e.line == 7
     assert release.codes["99213"].section is None
     assert release.name.startswith("Codepages CPT fixture")

@@ -55,8 +55,12 @@ Group = tuple[str, str]  # (code set, what its codes share): the codes of one wo
 
 
 def indexed(record: Record) -> bool:
-    """Whether the word index holds the record (7th-character codes and CPT folders are left out)."""
-    return not is_generated_seventh(record) and record.kind != "group"
+    """Whether the word index holds the record: not 7th-character codes, CPT folders, or codes
+    with no public words at all (a licensed CPT code kept out of search that no editor wrote
+    about is found by its number only)."""
+    if is_generated_seventh(record) or record.kind == "group":
+        return False
+    return record.searchable or bool(record.synonyms or any(not s.protected and s.text for s in record.sections))
 
 
 def group_documents(group: Group, members: list[Record], tree: Tree) -> list[Document]:
@@ -91,12 +95,16 @@ def _units(record: Record, kids: dict[str | None, list[Record]]) -> list[list[Re
 
 
 def group_of(record: Record, tree: Tree) -> Group:
-    """ICD-10-CM: chapters and blocks by chapter, codes by block; others by their top range."""
+    """ICD-10-CM: chapters and blocks by chapter, codes by block; others by their top range (CPT
+    codes in no range by their folder)."""
     if record.code_set == "icd-10-cm":
         if record.is_range or record.kind in ("chapter", "block"):
             return record.code_set, f"chapter {tree.chapter.get(record.code)}"
         return record.code_set, tree.block.get(record.code) or record.code[:3]
-    return record.code_set, tree.top[record.code]
+    top = tree.top[record.code]
+    if record.code_set == "cpt" and top == record.code and not record.is_range:
+        return record.code_set, record.code[:3]  # a CPT code in no range: with the others of its folder
+    return record.code_set, top
 
 
 def document_html(document: Document) -> str:
