@@ -13,7 +13,7 @@ from conftest import ROOT
 def test_edge_and_build_agree_on_every_page_address(demo_site: Path, tmp_path: Path):
     triples = {}
     for shard in (demo_site / "search" / "codes").glob("*.json"):
-        for code, _descriptor, code_set, url, _billable in json.loads(shard.read_text(encoding="utf-8"))["codes"]:
+        for code, _descriptor, code_set, url, *_billable_and_status in json.loads(shard.read_text(encoding="utf-8"))["codes"]:
             triples[(code_set, code)] = url
     assert len(triples) > 98000, "the full catalogue"
     data = tmp_path / "triples.json"
