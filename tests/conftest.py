@@ -204,3 +204,11 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives Chromium (uses the `chromium` fixture, directly or through another
+    fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
