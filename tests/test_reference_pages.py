@@ -4,6 +4,7 @@ diagnosis) and the ICD-9-CM GEMs, for a sample of codes of every chapter. Expect
 from the files themselves (tests/icdfacts.py), never from codepages' readers."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -11,8 +12,6 @@ import icdfacts
 import pytest
 from bs4 import BeautifulSoup
 from conftest import code_page, page
-
-from codepages.codesets import url_path
 
 FY2026 = "FY2026 (April 1, 2026 update)"
 
@@ -96,18 +95,32 @@ def test_the_icd_10_cm_index_links_its_change_lists(demo_site: Path):
 
 # --- history on the code pages, per chapter --------------------------------------------------
 
-NEW = sample_per_chapter(c for c in icdfacts.changes_2026()["new"] if "-" not in c)
-REVISED = sample_per_chapter(icdfacts.changes_2026()["revised"])
-DELETED = sorted(c for c in icdfacts.changes_2026()["deleted"] if "-" not in c)
+# Samples are drawn when a test runs, not when tests are collected (reading the files takes seconds).
+
+@functools.cache
+def new_codes() -> dict[int, list[str]]:
+    return sample_per_chapter(c for c in icdfacts.changes_2026()["new"] if "-" not in c)
+
+
+@functools.cache
+def revised_codes() -> dict[int, list[str]]:
+    return sample_per_chapter(icdfacts.changes_2026()["revised"])
+
+
+def deleted_codes() -> list[str]:
+    return sorted(c for c in icdfacts.changes_2026()["deleted"] if "-" not in c)
+
+
+def every_sample(samples: dict[int, list[str]]) -> list[str]:
+    return [code for _, codes in sorted(samples.items()) for code in codes]
 
 
 def test_the_samples_cover_the_chapters_that_changed():
-    assert len(NEW) >= 15 and len(REVISED) >= 5 and len(DELETED) == 12
+    assert len(new_codes()) >= 15 and len(revised_codes()) >= 5 and len(deleted_codes()) == 12
 
 
-@pytest.mark.parametrize("chapter", sorted(NEW))
-def test_new_codes_say_so_with_a_badge_on_their_page_and_in_their_parents_list(demo_site: Path, chapter):
-    for code in NEW[chapter]:
+def test_new_codes_say_so_with_a_badge_on_their_page_and_in_their_parents_list(demo_site: Path):
+    for code in every_sample(new_codes()):
         soup = code_page(demo_site, "icd-10-cm", code)
         badge = soup.select_one("header.code-header .badge")
         assert badge is not None and text(badge).startswith("New") and "FY2026" in text(badge), code
@@ -120,10 +133,9 @@ def test_new_codes_say_so_with_a_badge_on_their_page_and_in_their_parents_list(d
         assert "New" in text(row.select_one(".badge")), f"{code} in the list of {crumbs[-1]['href']}"
 
 
-@pytest.mark.parametrize("chapter", sorted(REVISED))
-def test_revised_codes_show_the_old_and_the_new_wording(demo_site: Path, chapter):
+def test_revised_codes_show_the_old_and_the_new_wording(demo_site: Path):
     old, new = icdfacts.release(2025).descriptors, icdfacts.release(2026).descriptors
-    for code in REVISED[chapter]:
+    for code in every_sample(revised_codes()):
         soup = code_page(demo_site, "icd-10-cm", code)
         assert text(soup.select_one("p.descriptor")) == new[code]
         history = reference_section(soup, "code-history")
@@ -135,8 +147,9 @@ def test_revised_codes_show_the_old_and_the_new_wording(demo_site: Path, chapter
         assert "Revised" in text(soup.select_one("header.code-header .badge"))
 
 
-@pytest.mark.parametrize("code", DELETED)
-def test_a_deleted_code_keeps_a_page_that_says_when_and_links_its_successors(demo_site: Path, code):
+@pytest.mark.parametrize("index", range(12))
+def test_a_deleted_code_keeps_a_page_that_says_when_and_links_its_successors(demo_site: Path, index):
+    code = deleted_codes()[index]
     soup = code_page(demo_site, "icd-10-cm", code)
     main = text(soup.find("main"))
     assert code in text(soup.find("h1"))
@@ -177,9 +190,8 @@ def test_code_lookup_marks_new_and_deleted_codes(demo_site: Path):
                     if item[0] == code:
                         return item
         return None
-    for code, mark in [(DELETED[0], "deleted"), (NEW[1][0], "new"), (REVISED[12][0] if 12 in REVISED else
-                                                                      sorted(icdfacts.changes_2026()["revised"])[0],
-                                                                      "revised")]:
+    for code, mark in [(deleted_codes()[0], "deleted"), (new_codes()[1][0], "new"),
+                       (sorted(icdfacts.changes_2026()["revised"])[0], "revised")]:
         found = row(code)
         assert found is not None and found[-1] == mark, (code, found)
 
@@ -192,17 +204,14 @@ def cc_samples(level: str) -> dict[int, list[str]]:
                               and icdfacts.dotted(c) in icdfacts.release(2026).billable)
 
 
-CC = cc_samples("CC")
-MCC = cc_samples("MCC")
-
-
-@pytest.mark.parametrize("level, samples", [("CC", CC), ("MCC", MCC)])
-def test_cc_and_mcc_codes_show_their_level_and_their_exclusion_list(demo_site: Path, level, samples):
+@pytest.mark.parametrize("level", ["CC", "MCC"])
+def test_cc_and_mcc_codes_show_their_level_and_their_exclusion_list(demo_site: Path, level):
+    samples = cc_samples(level)
     from drgpy._runtime_data import load_runtime_data  # type: ignore[import-untyped]
     exclusions = load_runtime_data("v43.1").exmap
     assert len(samples) >= 15  # chapters with such codes
     engine = icdfacts.drg_engine()
-    for chapter, codes in sorted(samples.items()):
+    for codes in samples.values():
         for code in codes:
             soup = code_page(demo_site, "icd-10-cm", code)
             section = reference_section(soup, "ms-drg")
@@ -233,26 +242,23 @@ def shown_exclusions(site: Path, dd) -> set[str]:
     return {text(s) for s in dd.select("span.code")}
 
 
-HAC = sample_per_chapter((icdfacts.dotted(c) for c, v in icdfacts.drg_engine().ccmap.items() if v["hac"]
-                          and icdfacts.dotted(c) in icdfacts.release(2026).billable), per_chapter=1)
+def test_hospital_acquired_conditions_name_their_hac(demo_site: Path):
+    samples = sample_per_chapter((icdfacts.dotted(c) for c, v in icdfacts.drg_engine().ccmap.items() if v["hac"]
+                                  and icdfacts.dotted(c) in icdfacts.release(2026).billable), per_chapter=1)
+    assert len(samples) >= 5
+    for code in every_sample(samples):
+        hac = icdfacts.drg_engine().ccmap[icdfacts.undotted(code)]["hac"]
+        section = reference_section(code_page(demo_site, "icd-10-cm", code), "ms-drg")
+        facts = {text(dt): text(dt.find_next_sibling("dd")) for dt in section.find_all("dt")}
+        assert facts.get("Hospital-acquired condition", "").startswith(f"HAC {hac}"), (code, facts)
 
 
-@pytest.mark.parametrize("code", [c for codes in HAC.values() for c in codes])
-def test_hospital_acquired_conditions_name_their_hac(demo_site: Path, code):
-    hac = icdfacts.drg_engine().ccmap[icdfacts.undotted(code)]["hac"]
-    section = reference_section(code_page(demo_site, "icd-10-cm", code), "ms-drg")
-    facts = {text(dt): text(dt.find_next_sibling("dd")) for dt in section.find_all("dt")}
-    assert facts.get("Hospital-acquired condition", "").startswith(f"HAC {hac}"), (code, facts)
-
-
-PRINCIPAL = sample_per_chapter(c for c in (icdfacts.dotted(k) for k in icdfacts.drg_engine().dxmap)
-                               if c in icdfacts.release(2026).billable and icdfacts.pdx_drgs(c))
-
-
-@pytest.mark.parametrize("chapter", sorted(PRINCIPAL))
-def test_codes_list_the_ms_drgs_they_group_to_as_principal_diagnosis(demo_site: Path, chapter):
+def test_codes_list_the_ms_drgs_they_group_to_as_principal_diagnosis(demo_site: Path):
     drgs = icdfacts.drg_engine().drgmap
-    for code in PRINCIPAL[chapter]:
+    samples = sample_per_chapter(c for c in (icdfacts.dotted(k) for k in icdfacts.drg_engine().dxmap)
+                                 if c in icdfacts.release(2026).billable and icdfacts.pdx_drgs(c))
+    assert len(samples) == 22  # every chapter has codes that group as principal diagnosis
+    for code in every_sample(samples):
         section = reference_section(code_page(demo_site, "icd-10-cm", code), "ms-drg")
         assert section is not None, code
         shown = {text(li.select_one("span.code")): text(li) for li in section.select("ul.drg-list li")}

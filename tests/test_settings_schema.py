@@ -6,7 +6,9 @@ own schema) are matched by name only; fields marked `{"schema": False}` are not 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import operator
 import types
 import typing
 from pathlib import Path
@@ -33,7 +35,7 @@ def optional(kind: Any) -> tuple[Any, bool]:
     """(the type without None, whether None is allowed)."""
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(kind) if a is not type(None)]
-        return (args[0] if len(args) == 1 else typing.Union[tuple(args)]), len(args) < len(typing.get_args(kind))
+        return functools.reduce(operator.or_, args), len(args) < len(typing.get_args(kind))
     return kind, False
 
 
