@@ -106,6 +106,7 @@ def covers(url: str, first: str, last: str) -> bool:
 
 
 def scan(site: Path) -> Scan:
+    _SAME_ON_EVERY_PAGE.clear()
     result = Scan(site)
     result.files, result.folders = inventory(site)
     for relative in sorted(f for f in result.files if f.endswith(".html")):
@@ -118,13 +119,23 @@ def scan(site: Path) -> Scan:
     return result
 
 
+_SAME_ON_EVERY_PAGE: dict[bytes, str | None] = {}  # an absolute link's verdict does not depend on the page
+
+
 def _links(result: Scan, relative: str, page_url: str, data: bytes) -> None:
     for match in LINK.finditer(data):
-        href = html.unescape(match[1].decode("utf-8"))
+        raw = match[1]
         result.links_checked += 1
-        why = link_problem(href, page_url, result.files, result.folders)
+        absolute = raw.startswith((b"/", b"http:", b"https:"))
+        if absolute and raw in _SAME_ON_EVERY_PAGE:
+            why = _SAME_ON_EVERY_PAGE[raw]
+        else:
+            href = raw.decode("utf-8")
+            why = link_problem(html.unescape(href) if "&" in href else href, page_url, result.files, result.folders)
+            if absolute:
+                _SAME_ON_EVERY_PAGE[raw] = why
         if why:
-            result.bad_links.append((relative, href, why))
+            result.bad_links.append((relative, html.unescape(raw.decode("utf-8")), why))
 
 
 def _head(result: Scan, relative: str, data: bytes) -> None:
