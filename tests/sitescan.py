@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import multiprocessing
 import os
 import re
 from collections import Counter
@@ -105,17 +106,43 @@ def covers(url: str, first: str, last: str) -> bool:
     return bool(found) and found[1] <= first[:3] and last[:3] <= found[2]
 
 
-def scan(site: Path) -> Scan:
+def scan(site: Path, workers: int = 2) -> Scan:
+    """Read every HTML file of `site`; with `workers` > 1, in that many processes (started fresh,
+    not forked, so a test process with browser threads can use it)."""
+    files, folders = inventory(site)
+    pages = sorted(f for f in files if f.endswith(".html"))
+    if workers <= 1 or len(pages) < 1_000:
+        return _scan_part(site, files, folders, pages)
+    chunks = [pages[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers) as pool:
+        parts = pool.starmap(_scan_part, [(site, files, folders, chunk) for chunk in chunks])
+    result = Scan(site, files, folders)
+    for part in parts:
+        for name in ("pages", "code_pages", "links_checked", "pages_with_breadcrumbs", "pages_with_notes",
+                     "seventh_tables", "seventh_rows", "ranges_in_notes"):
+            setattr(result, name, getattr(result, name) + getattr(part, name))
+        for name in ("bad_links", "long_titles", "descriptions_without_code", "missing_breadcrumb_json_ld",
+                     "comma_bullets", "orphan_rows", "misdirected_ranges"):
+            getattr(result, name).extend(getattr(part, name))
+            getattr(result, name).sort()
+        for description, where in part.descriptions.items():
+            result.descriptions.setdefault(description, []).extend(where)
+        result.unlinked_ranges.update(part.unlinked_ranges)
+    return result
+
+
+def _scan_part(site: Path, files: set[str], folders: set[str], pages: list[str]) -> Scan:
     _SAME_ON_EVERY_PAGE.clear()
-    result = Scan(site)
-    result.files, result.folders = inventory(site)
-    for relative in sorted(f for f in result.files if f.endswith(".html")):
+    result = Scan(site, files, folders)
+    for relative in pages:
         data = (site / relative).read_bytes()
         page_url = url_of(relative)
         result.pages += 1
         _links(result, relative, page_url, data)
         _head(result, relative, data)
         _notes(result, relative, data)
+    result.files, result.folders = set(), set()  # the caller has them: do not send them back
     return result
 
 
