@@ -1,7 +1,9 @@
 """Shared helpers: build fixture sites with the real command line and read them as a visitor."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import os
 import shutil
 import socket
@@ -30,9 +32,31 @@ class Run:
 
 
 def run_build(*args: str, cwd: Path = ROOT) -> Run:
+    """`python build.py ARGS` in a child process: for what only a process shows (its exit status,
+    no traceback on stderr, environment variables, forked workers)."""
     result = subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=cwd,
                             capture_output=True, text=True, timeout=600)
     return Run(result.returncode, result.stdout, result.stderr)
+
+
+def cli(*args: str, cwd: Path = ROOT) -> Run:
+    """The same command line in this process (`codepages.cli.main(argv)` run from `cwd`), with
+    its stdout and stderr captured: several times faster than a child process. An unexpected
+    exception is not turned into an exit status: it fails the test with its traceback."""
+    from codepages.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    previous = os.getcwd()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exit_:  # argparse errors
+                code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        os.chdir(previous)
+    return Run(code, out.getvalue(), err.getvalue())
 
 
 # The development sealing key of every fixture project (public on purpose): two projects built
@@ -55,7 +79,18 @@ def make_project(tmp_path: Path, overlay: Path | None = None) -> Path:
 
 
 def build_project(project: Path, *extra: str) -> Run:
+    """Build a fixture project in a child process (see `run_build`)."""
     return run_build("--content", "content", "--templates", "templates", "--out", "site", *extra, cwd=project)
+
+
+def build_in_process(project: Path, *extra: str) -> Run:
+    """Build a fixture project in this process (see `cli`)."""
+    return cli("--content", "content", "--templates", "templates", "--out", "site", *extra, cwd=project)
+
+
+def check_in_process(project: Path, *extra: str) -> Run:
+    """`check [FILE…]` on a fixture project in this process (file names first, as argparse wants them)."""
+    return cli("check", *extra, "--content", "content", "--templates", "templates", "--out", "site", cwd=project)
 
 
 def tree_digest(folder: Path, times: bool = True) -> dict[str, str]:
@@ -110,18 +145,31 @@ def broken_links(site: Path, pages=None) -> list[tuple[str, str]]:
 def fixture_site(tmp_path_factory) -> Path:
     """The valid fixture site, built once."""
     project = make_project(tmp_path_factory.mktemp("valid"))
-    result = build_project(project)
+    result = build_in_process(project)
     assert result.returncode == 0, result.stderr
     return project / "site"
 
 
 @pytest.fixture(scope="session")
-def demo_site(tmp_path_factory) -> Path:
-    """The real content/ of the repository, built once."""
+def demo_build(tmp_path_factory) -> tuple[Path, Run]:
+    """The real content/ of the repository, built once (in a child process: the full catalogue
+    forks render workers), and what the build printed."""
     out = tmp_path_factory.mktemp("demo") / "site"
     result = run_build("--out", str(out), "--base-url", "https://demo.example")
     assert result.returncode == 0, result.stderr
-    return out
+    return out, result
+
+
+@pytest.fixture(scope="session")
+def demo_site(demo_build) -> Path:
+    return demo_build[0]
+
+
+@pytest.fixture(scope="session")
+def demo_scan(demo_site):
+    """Every HTML file of the demo build read once (tests/sitescan.py)."""
+    from sitescan import scan
+    return scan(demo_site)
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -156,3 +204,11 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that drives Chromium (uses the `chromium` fixture, directly or through another
+    fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them."""
+    for item in items:
+        if "chromium" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import broken_links, build_project, make_project, page, public_files, tree_digest
+from conftest import broken_links, build_in_process, build_project, make_project, page, public_files, tree_digest
 
 SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
 
@@ -107,7 +107,7 @@ def test_sitemap_robots_404_and_cache_busted_css(fixture_site: Path):
 
 def test_base_url_option_overrides_settings(tmp_path):
     project = make_project(tmp_path)
-    result = build_project(project, "--base-url", "https://staging.example/")
+    result = build_in_process(project, "--base-url", "https://staging.example/")
     assert result.returncode == 0, result.stderr
     soup = page(project / "site", "/hcpcs/J/J1040/")
     assert soup.find("link", rel="canonical")["href"] == "https://staging.example/hcpcs/J/J1040/"
@@ -115,7 +115,7 @@ def test_base_url_option_overrides_settings(tmp_path):
 
 def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     project = make_project(tmp_path)
-    first = build_project(project)
+    first = build_in_process(project)
     summary = re.fullmatch(r"Built 424 pages \(cpt 4, hcpcs 1, icd-10-cm 412, other 7\) in \d+\.\d\d s → site/ "
                            r"\(largest folder (\S+) (\d+) entries\)", first.stdout.splitlines()[-1])
     assert summary, first.stdout
@@ -125,16 +125,16 @@ def test_summary_line_and_rebuild_replaces_the_site(tmp_path):
     (project / "site" / "stale.html").write_text("left from an old build")
     template = project / "templates" / "404.html"
     template.write_text(template.read_text().replace("Page not found", "No such page"))
-    assert build_project(project).returncode == 0
+    assert build_in_process(project).returncode == 0
     assert not (project / "site" / "stale.html").exists(), "a full build replaces the whole folder"
     assert page(project / "site", "/404.html").find("h1").get_text() == "No such page"
 
 
 def test_rebuild_with_nothing_changed_writes_nothing(tmp_path):
     project = make_project(tmp_path)
-    assert build_project(project).returncode == 0
+    assert build_in_process(project).returncode == 0
     before = tree_digest(project / "site")
-    again = build_project(project)
+    again = build_in_process(project)
     assert again.returncode == 0
     assert again.stdout.splitlines()[-1].startswith("Nothing changed: site/ is up to date")
     assert tree_digest(project / "site") == before
@@ -142,7 +142,7 @@ def test_rebuild_with_nothing_changed_writes_nothing(tmp_path):
 
 def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_path):
     project = make_project(tmp_path)
-    assert build_project(project).returncode == 0
+    assert build_in_process(project).returncode == 0
     content = project / "content"
     edited = content / "hcpcs" / "J1040.md"
     edited.write_text(edited.read_text().replace("Injection, methylprednisolone acetate, 80 mg", "Injection, MPA, 80 mg")
@@ -154,7 +154,7 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     (content / "cpt" / "62324.md").write_text(
         "---\ncode: \"62324\"\ncode_set: cpt\ndescriptor: Added later\nparent: 62320-62327\nrelated: [J1040]\n---\n"
         "## Common language description\n\nPUBLIC-62324 new.\n\n## Summary\n\nSECRET-SUMMARY-62324 new.\n")
-    result = build_project(project)
+    result = build_in_process(project)
     assert result.returncode == 0, result.stderr
     assert "files rewritten" in result.stdout.splitlines()[-1], "only the touched pages are rendered again"
     assert not (project / "site" / "cpt" / "62322").exists()
@@ -163,13 +163,15 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     shutil.copytree(project / "content", clean / "content")
     shutil.copytree(project / "templates", clean / "templates")
     shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")  # the same key
-    assert build_project(clean).returncode == 0
+    assert build_in_process(clean).returncode == 0
     assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False)
 
 
 def test_parallel_rendering_writes_the_same_site(tmp_path):
     serial = make_project(tmp_path / "serial")
-    assert build_project(serial).returncode == 0
+    assert build_in_process(serial).returncode == 0
+    # a child process: the render workers are forked, which a test process (threads of
+    # Playwright, a big heap) should not do, and the threshold is read from the environment
     parallel = make_project(tmp_path / "parallel")
     os.environ["CODEPAGES_PARALLEL_FROM"] = "1"
     try:

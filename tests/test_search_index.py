@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import SITES, build_project, make_project
+from conftest import SITES, build_in_process, make_project
 
 from codepages import search
 from codepages.codesets import code_set_of, url_path
@@ -319,7 +319,7 @@ def test_a_code_set_without_records_still_builds_its_search(tmp_path):
     (project / "content" / "cpt" / "62323.md").write_text(
         (SITES / "valid" / "content" / "cpt" / "62323.md").read_text(encoding="utf-8").replace("  hcpcs: [J1040]\n", "")
         .replace("SECRET-FAQ-62323 yes, with [[J1040]].", "SECRET-FAQ-62323 yes."), encoding="utf-8")
-    result = build_project(project)
+    result = build_in_process(project)
     assert result.returncode == 0, result.stderr
     assert (project / "site" / "search" / "index.html").exists()
     assert lookup(project / "site", "J1040")[0] == []

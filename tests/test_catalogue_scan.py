@@ -1,0 +1,131 @@
+"""Rules that must hold on every page of the full demo build (~100,000 pages), read once by
+tests/sitescan.py: the crawl of internal links (issue 9) and the notes, titles, descriptions
+and structured data a coder or a search engine sees (issue 13)."""
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bs4 import BeautifulSoup
+from sitescan import COMMA_BULLET, LINK, NOTES, ROW, SEVENTH, TITLE, covers, link_problem, url_of
+
+
+def listing(items, limit=15):
+    items = list(items)
+    return f"{len(items)}: " + "; ".join(map(str, items[:limit]))
+
+
+# --- the scan reads pages the way BeautifulSoup does (checked on real pages) --------------
+
+SAMPLE = ["index.html", "icd-10-cm/S72/S72.001/S72.001A/index.html", "icd-10-cm/Z71/Z71.85/index.html",
+          "cpt/623/62326/index.html", "hcpcs/J/J1040/index.html", "icd-10-cm/S00-T88/index.html"]
+
+
+def test_the_scan_reads_links_titles_and_notes_as_beautifulsoup_does(demo_site: Path):
+    for relative in SAMPLE:
+        data = (demo_site / relative).read_bytes()
+        soup = BeautifulSoup(data.decode("utf-8"), "html.parser")
+        # the inert templates the edge function copies in (<script type="text/html">) hold links too
+        inert = [BeautifulSoup(s.string or "", "html.parser") for s in soup.find_all("script", type="text/html")]
+        expected = sorted(t[a] for tree in [soup, *inert] for a in ("href", "src") for t in tree.find_all(attrs={a: True}))
+        assert sorted(html.unescape(m[1].decode()) for m in LINK.finditer(data)) == expected, relative
+        assert html.unescape(TITLE.search(data)[1].decode()) == soup.title.string, relative
+        notes = soup.select_one("section#notes")
+        section = NOTES.search(data)
+        assert (notes is None) == (section is None), relative
+        if notes is None:
+            continue
+        rows = notes.select("div.seventh-characters tbody tr")
+        assert len([r for t in SEVENTH.findall(section[0]) for r in ROW.findall(t.split(b"<tbody>")[-1])]) == len(rows)
+        comma = [li for li in notes.find_all("li") if li.get_text().lstrip().startswith(",")]
+        assert bool(comma) == bool(COMMA_BULLET.search(section[0])), relative
+
+
+def test_link_rules_tell_a_redirect_from_a_file():
+    files, folders = {"cpt/623/62326/index.html", "search/codes/M.json"}, {"cpt", "cpt/623", "cpt/623/62326"}
+    assert link_problem("/cpt/623/62326/", "/", files, folders) is None
+    assert link_problem("/cpt/623/62326", "/", files, folders) == "a folder without its trailing slash (redirects)"
+    assert link_problem("/cpt/623/62399/", "/", files, folders) == "no index.html in that folder (404)"
+    assert link_problem("../../../search/codes/M.json", "/cpt/623/62326/", files, folders) is None
+    assert link_problem("https://example.org/x", "/", files, folders) is None
+    assert url_of("cpt/623/62326/index.html") == "/cpt/623/62326/" and url_of("404.html") == "/404.html"
+    assert covers("/icd-10-cm/O60-O77/", "O70", "O71") and not covers("/icd-10-cm/O60-O77/", "O80", "O82")
+    assert covers("/icd-10-cm/Q00-QA0/", "Q20", "Q34")
+
+
+# --- issue 9: the crawl ------------------------------------------------------------------
+
+def test_no_internal_link_redirects_or_404s(demo_scan):
+    assert demo_scan.pages > 98_000 and demo_scan.links_checked > 1_000_000
+    assert demo_scan.bad_links == [], listing(demo_scan.bad_links)
+
+
+# --- issue 13: notes across the whole catalogue ------------------------------------------
+
+def test_no_note_bullet_starts_with_a_comma(demo_scan):
+    assert demo_scan.pages_with_notes > 90_000
+    assert demo_scan.comma_bullets == [], listing(demo_scan.comma_bullets)
+
+
+def test_every_seventh_character_row_has_its_character(demo_scan):
+    assert demo_scan.seventh_tables > 60_000 and demo_scan.seventh_rows > 300_000
+    assert demo_scan.orphan_rows == [], listing(demo_scan.orphan_rows)
+
+
+def test_every_range_named_in_a_note_is_linked_to_a_page_that_holds_it(demo_scan):
+    assert demo_scan.ranges_in_notes > 100_000
+    unlinked = demo_scan.unlinked_ranges.most_common()
+    assert unlinked == [], f"ranges left as plain text (range, pages): {unlinked}"
+    assert demo_scan.misdirected_ranges == [], listing(demo_scan.misdirected_ranges)
+
+
+# --- issue 13: what a results page shows --------------------------------------------------
+
+def test_titles_fit_a_results_page(demo_scan):
+    assert demo_scan.long_titles == [], listing(demo_scan.long_titles)
+
+
+def test_every_code_page_has_its_own_description_naming_its_code(demo_scan):
+    assert demo_scan.code_pages > 98_000
+    shared = {d: pages for d, pages in demo_scan.descriptions.items() if len(pages) > 1}
+    assert shared == {}, listing(shared.items())
+    assert demo_scan.descriptions_without_code == [], listing(demo_scan.descriptions_without_code)
+
+
+def test_every_page_with_breadcrumbs_has_breadcrumb_json_ld(demo_scan):
+    assert demo_scan.pages_with_breadcrumbs > 98_000
+    assert demo_scan.missing_breadcrumb_json_ld == [], listing(demo_scan.missing_breadcrumb_json_ld)
+
+
+def test_home_page_has_website_and_search_action(demo_site: Path):
+    soup = BeautifulSoup((demo_site / "index.html").read_text(encoding="utf-8"), "html.parser")
+    graph = [json.loads(s.string) for s in soup.find_all("script", type="application/ld+json")]
+    items = [i for g in graph for i in (g if isinstance(g, list) else [g])]
+    website = next(i for i in items if i["@type"] == "WebSite")
+    action = website["potentialAction"]
+    assert action["@type"] == "SearchAction"
+    template = action["target"]["urlTemplate"] if isinstance(action["target"], dict) else action["target"]
+    assert template == "https://demo.example/search/?q={search_term_string}"
+    assert "search_term_string" in action["query-input"]
+
+
+def test_sitemap_lists_every_page_with_a_lastmod(demo_site: Path):
+    index = (demo_site / "sitemap.xml").read_text(encoding="utf-8")
+    files = re.findall(r"<loc>https://demo\.example(/sitemap-\d+\.xml)</loc>", index) or ["/sitemap.xml"]
+    urls: dict[str, str] = {}
+    for name in files:
+        text = (demo_site / name.lstrip("/")).read_text(encoding="utf-8")
+        for block in re.findall(r"<url>(.*?)</url>", text, re.S):
+            loc = re.search(r"<loc>(.*?)</loc>", block)[1]
+            lastmod = re.search(r"<lastmod>(\d{4}-\d{2}-\d{2})</lastmod>", block)
+            urls[html.unescape(urlparse(loc).path)] = lastmod[1] if lastmod else ""
+    pages = {"/" + p.parent.relative_to(demo_site).as_posix() + "/" for p in demo_site.rglob("index.html")}
+    pages = {p.replace("/./", "/") for p in pages}
+    assert set(urls) == pages
+    undated = [u for u, d in urls.items() if not d]
+    assert undated == [], listing(undated)
+    # an official ICD-10-CM entry is dated by its release (April 1, 2026)
+    assert urls["/icd-10-cm/S72/S72.001/S72.001A/"] == "2026-04-01"
