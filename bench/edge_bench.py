@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Edge bench: CPU time of the edge gate per code-page request, over real built pages.
 
-    .venv/bin/python bench/edge_bench.py [--site DIR] [-n N] [--json FILE]
+    .venv/bin/python bench/edge_bench.py [--project DIR] [--site DIR] [-n N] [--json FILE]
 
-Takes pages from an existing build (default `site/`; run `python build.py` first):
+Takes pages from an existing build of a project (default: this checkout and its `site/`; run
+`python build.py` first; bench/build_bench.py passes its grown copy and its output):
 
 - sealed pages: every CPT and HCPCS page with protected sections and the ICD-10-CM pages
   editors enriched (content/icd-10-cm/*.md), e.g. /cpt/623/62326/, /icd-10-cm/M54/M54.16/;
@@ -20,7 +21,8 @@ p99 per scenario against the budget of issue 15 (p99 <= 1 ms; Netlify allows 50 
 whether it is met. The chain is measured as deployed: the addresses function, then the gate.
 
 Keys: the seal key is the one the build used — CODEPAGES_SEAL_KEYS if set, else the
-development key file `.dev-secrets/seal-keys` — and a random meter key is made per run.
+project's development key file `.codepages/dev-secrets/seal-keys` (codepages/project.py) — and a
+random meter key is made per run.
 Nothing else should run meanwhile (other processes inflate p99). No assertions.
 """
 from __future__ import annotations
@@ -39,7 +41,20 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DENO = ROOT / ".venv" / "bin" / "deno"
+
+
+def deno_binary() -> Path:
+    """Deno from the `deno` package of the running environment (as the preview finds it), else .venv/bin/."""
+    try:
+        import deno
+
+        return Path(deno.find_deno_bin())
+    except (ImportError, FileNotFoundError, AttributeError):
+        beside = Path(sys.executable).parent / "deno"
+        return beside if beside.is_file() else ROOT / ".venv" / "bin" / "deno"
+
+
+DENO = deno_binary()
 SCRIPT = Path(__file__).resolve().parent / "edge_bench.ts"
 BUDGET_P99_MS = 1.0  # issue 15
 NETLIFY_LIMIT_MS = 50.0
@@ -48,7 +63,7 @@ NETLIFY_LIMIT_MS = 50.0
 # a category and a chapter-level header with long lists.
 PLAIN = ["/icd-10-cm/S72/S72.001/S72.001A/", "/icd-10-cm/E11/E11.9/", "/icd-10-cm/I10/", "/icd-10-cm/J45/J45.909/",
          "/icd-10-cm/Z00/Z00.00/", "/icd-10-cm/S72/", "/icd-10-cm/T36/T36.0X1/T36.0X1A/", "/icd-10-cm/M54/M54.2/"]
-PASSTHROUGH = ["/icd-10-cm/M50-M54/", "/cpt/62320-62327/", "/hcpcs/J0120-J8499/", "/icd-10-cm/S70-S79/",
+PASSTHROUGH = ["/icd-10-cm/M50-M54/", "/cpt/62320-62327/", "/hcpcs/J0000-J8999/", "/icd-10-cm/S70-S79/",
                "/icd-10-cm/", "/"]
 SEALED_MARK = 'data-sealed="'
 
@@ -78,13 +93,16 @@ def pick_pages(site: Path, content: Path) -> dict[str, list[str]]:
     return {"sealed": sealed, "plain": plain, "passthrough": passthrough}
 
 
-def seal_keys() -> tuple[str, str]:
+def seal_keys(project: Path) -> tuple[str, str]:
     value = os.environ.get("CODEPAGES_SEAL_KEYS", "").strip()
     if value:
         return value, "CODEPAGES_SEAL_KEYS"
-    path = ROOT / ".dev-secrets" / "seal-keys"
+    sys.path.insert(0, str(ROOT))
+    from codepages.project import Project  # where the build keeps its development keys
+
+    path = Project.at(project).secrets_dir / "seal-keys"
     try:
-        return path.read_text().strip(), str(path.relative_to(ROOT))
+        return path.read_text().strip(), str(path)
     except OSError:
         raise SystemExit(f"no seal key: set CODEPAGES_SEAL_KEYS or build once (it creates {path})") from None
 
@@ -107,23 +125,27 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--site", type=Path, default=ROOT / "site", help="build output (default: site/)")
-    parser.add_argument("--content", type=Path, default=ROOT / "content", help="content folder (default: content/)")
+    parser.add_argument("--project", type=Path, default=ROOT,
+                        help="the project that was built: its content/ and development seal key (default: this checkout)")
+    parser.add_argument("--site", type=Path, help="build output (default: site/ of the project)")
+    parser.add_argument("--content", type=Path, help="content folder (default: content/ of the project)")
     parser.add_argument("-n", type=int, default=2000, help="requests per scenario (default 2000)")
     parser.add_argument("--warmup", type=int, default=300, help="unmeasured requests per scenario first")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--v8-flags", help="passed to deno run --v8-flags= (e.g. --max-semi-space-size=32)")
     args = parser.parse_args(argv)
 
-    site = args.site.resolve()
+    project = args.project.resolve()
+    site = (args.site or project / "site").resolve()
+    content = (args.content or project / "content").resolve()
     if not (site / "index.html").is_file():
         raise SystemExit(f"{site} holds no build: run .venv/bin/python build.py first")
     if not DENO.is_file():
         raise SystemExit(f"{DENO} is missing: .venv/bin/pip install -r requirements-dev.txt")
-    plan = pick_pages(site, args.content.resolve())
+    plan = pick_pages(site, content)
     if not plan["sealed"]:
         raise SystemExit(f"no page in {site} has sealed sections: is it a full build?")
-    seal, seal_source = seal_keys()
+    seal, seal_source = seal_keys(project)
     meter = "k1:" + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
     env = {**os.environ, "CODEPAGES_SEAL_KEYS": seal, "CODEPAGES_METER_KEYS": meter, "NO_COLOR": "1"}
     env.pop("CONTEXT", None)
@@ -187,7 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Budget: CPU p99 <= {BUDGET_P99_MS:g} ms per code-page request: {verdict} "
           f"(worst: {worst['name']}, {worst['cpuP99']:.3f} ms)")
     if args.json:
-        args.json.write_text(json.dumps({"date": date, "machine": machine(), **data}, indent=1))
+        args.json.write_text(json.dumps({"date": date, "machine": machine(), "site": str(site), "seal_key": seal_source,
+                                         "pages": plan, "budget_p99_ms": BUDGET_P99_MS, "worst": worst["name"],
+                                         "worst_cpu_p99_ms": worst["cpuP99"], "met": worst["cpuP99"] <= BUDGET_P99_MS,
+                                         **data}, indent=1))
     return 0
 
 

@@ -20,19 +20,18 @@ seed gives byte-identical files. No descriptor is CMS or AMA text: the CPT descr
 made-up phrases (our own words), never AMA CPT text.
 """
 
-from __future__ import annotations  # noqa: E402 (after the sys.path line)
+from __future__ import annotations
 
-import argparse  # noqa: E402 (after the sys.path line)
-import random  # noqa: E402 (after the sys.path line)
-import sys  # noqa: E402 (after the sys.path line)
-from datetime import date, timedelta  # noqa: E402 (after the sys.path line)
-from pathlib import Path  # noqa: E402 (after the sys.path line)
+import argparse
+import random
+import sys
+from datetime import date, timedelta
+from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for codepages
 
-from codepages.releases.hcpcs import Coded, HcpcsEntry, HcpcsStatus, format_text  # noqa: E402 (after the sys.path line)
-from codepages.releases.hcpcs_tables import (  # noqa: E402 (after the sys.path line)
+from codepages.releases.hcpcs import Coded, HcpcsEntry, HcpcsStatus, format_text
+from codepages.releases.hcpcs_tables import (
     ACTION_CODES,
     BETOS,
     COVERAGE_CODES,

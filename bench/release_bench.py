@@ -19,19 +19,18 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable  # noqa: E402 (after the sys.path line)
-from pathlib import Path  # noqa: E402 (after the sys.path line)
-from typing import TypeVar  # noqa: E402 (after the sys.path line)
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
 
-import yaml  # noqa: E402 (after the sys.path line)
+import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project, for codepages
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, for make_releases
 
-import make_releases  # noqa: E402 (after the sys.path line)
+import make_releases
 
-from codepages.releases import cpt, hcpcs  # noqa: E402 (after the sys.path line)
+from codepages.releases import cpt, hcpcs
 
 T = TypeVar("T")
 
