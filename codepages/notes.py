@@ -143,7 +143,11 @@ class NoteRenderer:
             # blocks and chapters nest: the innermost one holding the range starts last and ends first
             holding = [(r_first, _reverse(r_last), k) for r_first, r_last, k in self.ranges
                        if r_first <= first and last <= r_last]
-            return self.resolve(max(holding)[2]) if holding else self.index
+            if holding:
+                return self.resolve(max(holding)[2])
+            # wider than any chapter (A00-Y89): the index, if the catalogue has any of it at all
+            touched = any(r_first <= last and first <= r_last for r_first, r_last, _ in self.ranges)
+            return self.index if touched else None
         shorter = key
         while len(shorter) > 3:  # a code the release does not have: its nearest listed ancestor
             shorter = shorter[:-1].rstrip(".")

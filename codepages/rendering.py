@@ -249,7 +249,7 @@ class Renderer:
             label=label_of(record),
             title=page_title(record, self.settings.name),
             sections=Markup("\n").join(self.section_html(s) for s in others),
-            crumb_items=self.breadcrumbs_html(record.parent, record.code_set) if record.parent else None,
+            crumb_items=self.breadcrumbs_html(record.parent or "", record.code_set),
             notes_html=self.notes.notes_of(record.notes, record.code) if record.notes else "",
             common=self.section_html(common) if common is not None else "",
             children=children,

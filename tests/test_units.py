@@ -279,6 +279,13 @@ def test_a_range_that_is_no_page_links_to_the_narrowest_block_holding_it(note_re
     assert note_renderer.link("obstetric trauma (O70-O71)") == 'obstetric trauma (<a href="/icd-10-cm/O60-O77/">O70-O71</a>)'
 
 
+def test_a_range_wider_than_any_chapter_links_to_the_index_unless_the_catalogue_has_none_of_it():
+    ranges = [("O00", "O9A", "O00-O9A"), ("S00", "T88", "S00-T88")]
+    notes = NoteRenderer({}.get, ranges, lambda key: key, "/icd-10-cm/")
+    assert notes.link("(O00-T88)") == '(<a href="/icd-10-cm/">O00-T88</a>)'
+    assert notes.link("newborn (P04-P96)") == "newborn (P04-P96)"  # no chapter of it is in the catalogue
+
+
 def test_a_code_the_release_lacks_links_to_its_nearest_listed_ancestor(note_renderer):
     assert note_renderer.link("see T36.0X1A") == 'see <a href="/icd-10-cm/T36/T36.0X1/">T36.0X1A</a>'
 
