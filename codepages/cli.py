@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 from .errors import ContentError, SetupError
+from .incremental import plan_build
 from .log import Log
-from .pipeline import build, load
 from .project import Project
 
 
@@ -54,15 +54,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from .serving import serve
             return serve(project, edge_root(project), args.port)
-        result = build(project, log, full=args.full)
+        plan = plan_build(project, log, args.full)
+        if plan.mode != "up to date":  # the pipeline's modules are imported only when there is work
+            from .pipeline import build
+            result = build(project, log, plan=plan)
     except ContentError as error:
         return report(error, project)
     except SetupError as error:
         print(f"error: {error}", file=sys.stderr)
         print(f"{display(project.out_dir)}/ was not changed.", file=sys.stderr)
         return 1
-    if result.mode == "up to date":
-        print(f"Nothing changed: {display(project.out_dir)}/ is up to date ({result.seconds:.2f} s).")
+    if plan.mode == "up to date":
+        print(f"Nothing changed: {display(project.out_dir)}/ is up to date ({log.elapsed:.2f} s).")
         return 0
     counts = ", ".join(f"{key} {count:,}" for key, count in result.pages.items())
     how = f", {result.files:,} files rewritten" if result.mode == "incremental" else ""
@@ -115,6 +118,7 @@ def check(project: Project, log: Log, files: list[Path], changed: bool) -> int:
     if only is not None and not only:
         print("No changed records to check.")
         return 0
+    from .pipeline import load
     site = load(project, log, only)
     print(f"Checked {site.records_read} records: no problems.")
     return 0

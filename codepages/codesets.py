@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -98,3 +99,8 @@ def folders(code_set: str, code: str) -> tuple[str, ...]:
 def url_path(code_set: str, code: str) -> str:
     """The canonical address of a code's page: `/icd-10-cm/M54/M54.50/`, `/cpt/623/62326/`."""
     return "/" + "/".join((code_set, *folders(code_set, code), code)) + "/"
+
+
+def record_paths(content_dir: Path) -> list[Path]:
+    """The editors' record files: content/<code set>/*.md."""
+    return sorted(p for key in CODE_SETS for p in (content_dir / key).glob("*.md"))

@@ -22,11 +22,17 @@ import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .catalogue import Catalogue
+from . import sealing
+from .codesets import record_paths
+from .errors import SetupError
+from .log import Log
 from .project import Project
-from .records import Record, record_paths
-from .sealing import Keyring
+
+if TYPE_CHECKING:  # the plan runs before the pipeline's modules are imported (a build with nothing to do ends there)
+    from .catalogue import Catalogue
+    from .records import Record
 
 STATE_VERSION = 5
 CODE_DIR = Path(__file__).resolve().parent
@@ -55,24 +61,38 @@ class Plan:
     stats: str
     options: str
     previous: BuildState | None
+    keyring: sealing.Keyring
 
     @property
     def full(self) -> bool:
         return self.mode == "full"
 
 
-def make_plan(project: Project, keyring: Keyring, full: bool) -> Plan:
+def plan_build(project: Project, log: Log, full: bool) -> Plan:
+    """The build's first step: the sealing keys, then the plan."""
+    try:
+        keyring = sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
+    except sealing.SealKeyError as exc:
+        raise SetupError(str(exc)) from None
+    with log.step("plan"):
+        plan = make_plan(project, keyring, full)
+    if plan.mode == "up to date":
+        log.say("  nothing changed since the last build")
+    return plan
+
+
+def make_plan(project: Project, keyring: sealing.Keyring, full: bool) -> Plan:
     """Decide from the last build's state; reads no content (only file sizes and times)."""
     options = f"{project.out_dir}|{project.base_url}|{os.environ.get('CONTEXT', '')}|{_keyring_digest(keyring)}"
     state_path = project.cache_dir / f"state-{hashlib.sha1(str(project.out_dir).encode()).hexdigest()[:12]}.pickle"
     state = None if full else read_state(state_path)
     published = (project.out_dir / "index.html").exists()
     if state is None or not published:
-        return Plan("full", state_path, "", options, None)
+        return Plan("full", state_path, "", options, None, keyring)
     stats = stats_fingerprint(project, state.sources, options)
     if state.stats == stats:
-        return Plan("up to date", state_path, stats, options, state)
-    return Plan("incremental", state_path, stats, options, state)
+        return Plan("up to date", state_path, stats, options, state, keyring)
+    return Plan("incremental", state_path, stats, options, state, keyring)
 
 
 def confirm(plan: Plan, project: Project, sources: list[Path]) -> str:
@@ -113,7 +133,7 @@ def _tree_files(project: Project) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts)
 
 
-def _keyring_digest(keyring: Keyring) -> str:
+def _keyring_digest(keyring: sealing.Keyring) -> str:
     return hashlib.sha256(repr([(kid, key) for kid, key in keyring.keys]).encode()).hexdigest()[:16]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import hashlib
 import multiprocessing
 import os
 import subprocess
@@ -22,13 +23,13 @@ from pathlib import Path
 
 import jinja2
 
-from . import collector, hosting, incremental, rendering, sealing, search
+from . import cache, collector, hosting, incremental, rendering, sealing, search
 from .catalogue import Catalogue, resolve
-from .codesets import CODE_SETS, code_set_of, url_path
-from .errors import ContentError, Problems, SetupError
+from .codesets import CODE_SETS, code_set_of, record_paths, url_path
+from .errors import ContentError, Problems
 from .log import Log
 from .project import Project
-from .records import Record, load_record, record_paths
+from .records import ParsedRecords, Record
 from .settings import Settings, load_settings
 from .sources import Sources, load_sources, merge, newest_releases
 from .writing import InPlace, Part, Staging, Writer
@@ -70,7 +71,10 @@ def _load(project: Project, log: Log, only: list[Path] | None) -> Site:
         raise ContentError(problems)  # records cannot be checked without the section policy
     all_paths = record_paths(project.content_dir)
     paths = all_paths if only is None else [p for p in only if p.suffix == ".md"]
-    loaded = {p: load_record(p, settings, problems) for p in log.progress("records", paths, len(paths))}
+    parsed = ParsedRecords(project.cache_dir / "records.pickle", _reading(project))
+    loaded = {p: parsed.load(p, settings, problems) for p in log.progress("records", paths, len(paths))}
+    if only is None:
+        parsed.save()
     records = [r for r in loaded.values() if r is not None]
     sources = load_sources(settings, project, problems)
     records = merge(sources, settings, records, problems)
@@ -83,6 +87,15 @@ def _load(project: Project, log: Log, only: list[Path] | None) -> Site:
     _date_records(catalogue, project, sources)
     return Site(project, settings, catalogue, env, rendering.stylesheet(project.templates_dir), len(paths),
                 sources.files, sources)
+
+
+def _reading(project: Project) -> str:
+    """What parsing a record depends on besides its text: the settings, the base URL, the build's code."""
+    digest = hashlib.sha256(f"{project.base_url}|{cache.digest_of(project.settings_file)}".encode())
+    for path in sorted(incremental.CODE_DIR.rglob("*")):
+        if path.suffix in (".py", ".json"):
+            digest.update(f"|{path.relative_to(incremental.CODE_DIR)}|{cache.digest_of(path)}".encode())
+    return digest.hexdigest()
 
 
 def _date_records(catalogue: Catalogue, project: Project, sources: Sources) -> None:
@@ -140,23 +153,22 @@ class BuildResult:
 
 
 def build(project: Project, log: Log, full: bool = False,
-          pages_ready: Callable[[], None] | None = None) -> BuildResult:
+          pages_ready: Callable[[], None] | None = None, plan: incremental.Plan | None = None) -> BuildResult:
     """Build the site: every page into a staging folder, or only the pages editors' changes touch.
 
     `pages_ready` (the preview's reload): an incremental build then publishes its pages as soon
     as they are made, calls it, and publishes the updated word index when Pagefind is done.
+    `plan`: the plan step already made (`incremental.plan_build`), as the command line does.
     """
-    with collector.paused():
-        return _build(project, log, full, pages_ready)
-
-
-def _build(project: Project, log: Log, full: bool, pages_ready: Callable[[], None] | None) -> BuildResult:
-    keyring = _seal_keys(project)
-    with log.step("plan"):
-        plan = incremental.make_plan(project, keyring, full)
+    plan = plan or incremental.plan_build(project, log, full)
     if plan.mode == "up to date":
-        log.say("  nothing changed since the last build")
         return BuildResult({}, 0, log.elapsed, "up to date")
+    with collector.paused():
+        return _build(project, log, plan, pages_ready)
+
+
+def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Callable[[], None] | None) -> BuildResult:
+    keyring = plan.keyring
     with log.step("load"):
         site = load(project, log)
         inputs = incremental.confirm(plan, project, site.source_files)
@@ -258,13 +270,6 @@ def _abandon(writer: Writer, index: search.Indexing | None) -> None:
 
 def _made(page: rendering.Page) -> rendering.Page:
     return page
-
-
-def _seal_keys(project: Project) -> sealing.Keyring:
-    try:
-        return sealing.load_keys(os.environ, project.secrets_dir / "seal-keys")
-    except sealing.SealKeyError as exc:
-        raise SetupError(str(exc)) from None
 
 
 def _page_paths(catalogue: Catalogue, extra: list[str]) -> list[tuple[str, str]]:

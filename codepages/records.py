@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -95,10 +96,6 @@ class Record:
         return [s for s in self.sections if s.protected]
 
 
-def record_paths(content_dir: Path) -> list[Path]:
-    return sorted(p for key in CODE_SETS for p in (content_dir / key).glob("*.md"))
-
-
 def split_front_matter(text: str) -> tuple[str, str, int] | str:
     """(front matter, body, first body line) or the reason the file has none."""
     if not text.strip():
@@ -121,7 +118,55 @@ def load_record(path: Path, settings: Settings, problems: Problems) -> Record | 
     text = read_text(path, problems)
     if text is None:
         return None
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return parse_record(path, text, hashlib.sha256(text.encode("utf-8")).hexdigest(), settings, problems)
+
+
+class ParsedRecords:
+    """The records earlier builds read without a problem, by file and text: a record whose file did
+    not change is unpickled instead of parsed again (YAML, schema and Markdown cost milliseconds a
+    record, and a catalogue has thousands). `reading` names what else parsing depends on (settings,
+    code); a file made for another reading is ignored. A record with problems is never kept, so its
+    problems are reported on every run."""
+
+    def __init__(self, file: Path, reading: str):
+        self.file, self.reading = file, reading
+        self.kept: dict[tuple[str, str], Record] = {}
+        self.read: dict[tuple[str, str], Record] = {}
+        try:
+            kept_reading, kept = pickle.loads(file.read_bytes())
+            if kept_reading == reading and isinstance(kept, dict):
+                self.kept = kept
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+            pass
+
+    def load(self, path: Path, settings: Settings, problems: Problems) -> Record | None:
+        text = read_text(path, problems)
+        if text is None:
+            return None
+        key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+        record = self.kept.get(key)
+        if record is None:
+            found = len(problems)
+            record = parse_record(path, text, key[1], settings, problems)
+            if record is None or len(problems) > found:
+                return record
+        self.read[key] = record
+        return record
+
+    def save(self) -> None:
+        """Keep what this run read (call it before the records are merged and resolved, which add to them)."""
+        if self.read.keys() == self.kept.keys():
+            return
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.file.with_suffix(".tmp")
+            temporary.write_bytes(pickle.dumps((self.reading, self.read), protocol=pickle.HIGHEST_PROTOCOL))
+            temporary.replace(self.file)
+        except OSError:
+            pass  # a cache that cannot be written only costs time
+
+
+def parse_record(path: Path, text: str, digest: str, settings: Settings, problems: Problems) -> Record | None:
     parts = split_front_matter(text)
     if isinstance(parts, str):
         problems.add(path, 1, parts)

@@ -34,6 +34,7 @@ from .reference import CodeReference, IcdReference
 PAGE_TEMPLATES = ("home.html", "code_set.html", "range.html", "code.html", "404.html", "search.html", "_header.html",
                   "changes.html", "exclusions.html", "help.html", "_sources.html")
 SITEMAP_LIMIT = 50_000  # URLs per sitemap file (sitemaps.org)
+XML_SPECIAL = re.compile(r"[&<>\"']")
 TITLE_LIMIT = 65  # characters of a <title> a results page shows
 CHANGE_LISTS = {"new": "New", "revised": "Revised", "deleted": "Deleted", "terminated": "Terminated"}
 SIBLINGS_SHOWN = 40  # a code page lists at most this many codes beside it under its parent
@@ -499,8 +500,10 @@ class Renderer:
 
     def _sitemap_xml(self, root: str, element: str, entries: list[tuple[str, str]]) -> str:
         base = str(escape(self.settings.site_url))
-        lines = [f"<{element}><loc>{base}{escape(path)}</loc>"
-                 + (f"<lastmod>{escape(modified)}</lastmod>" if modified else "") + f"</{element}>"
+        if XML_SPECIAL.search("".join(f"{path}{modified}" for path, modified in entries)):  # not in code paths
+            entries = [(str(escape(path)), str(escape(modified))) for path, modified in entries]
+        lines = [f"<{element}><loc>{base}{path}</loc>"
+                 + (f"<lastmod>{modified}</lastmod>" if modified else "") + f"</{element}>"
                  for path, modified in entries]
         return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>',
                           f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">', *lines, f"</{root}>", ""])

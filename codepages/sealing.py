@@ -29,9 +29,10 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:  # imported when a section is sealed or opened: a build with nothing to do needs no cipher
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VARIABLE = "CODEPAGES_SEAL_KEYS"
 VERSION = "v1"
@@ -107,6 +108,7 @@ def additional_data(page_path: str, section_id: str) -> bytes:
 
 @functools.lru_cache(maxsize=16)
 def _cipher(key: bytes) -> AESGCM:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     return AESGCM(key)
 
 
@@ -142,6 +144,7 @@ def open_sealed(keyring: Keyring, token: str, page_path: str, section_id: str) -
     key = keyring.get(kid)
     if key is None:
         return None
+    from cryptography.exceptions import InvalidTag
     try:
         nonce, sealed = b64url_decode(nonce_text), b64url_decode(sealed_text)
         if len(sealed) < TAG_BYTES:

@@ -13,7 +13,7 @@ from codepages.catalogue import contains, resolve
 from codepages.errors import Problems
 from codepages.markdown import check_link, parse_sections
 from codepages.notes import NoteRenderer, items_of, seventh_table
-from codepages.records import Record, load_record
+from codepages.records import ParsedRecords, Record, load_record
 from codepages.settings import Settings, load_settings
 
 
@@ -100,6 +100,32 @@ def test_record_mistakes_are_reported_with_their_line(tmp_path, settings, name, 
     problems = Problems(root=tmp_path)
     load_record(write_record(tmp_path, "cpt", name, text), settings, problems)
     assert messages(problems) == expected
+
+
+def test_a_record_read_again_unchanged_comes_from_the_last_run_as_it_was_parsed(tmp_path, settings):
+    path = write_record(tmp_path, "cpt", "62323.md", RECORD)
+    kept = tmp_path / "cache" / "records.pickle"
+    first = ParsedRecords(kept, "reading-1")
+    parsed = first.load(path, settings, Problems())
+    first.save()
+    again = ParsedRecords(kept, "reading-1")
+    assert again.load(path, settings, Problems()) == parsed and again.kept  # unpickled, equal to a fresh parse
+    path.write_text(RECORD.replace("near the nerves", "beside the nerves"), encoding="utf-8")
+    edited = ParsedRecords(kept, "reading-1").load(path, settings, Problems())
+    assert edited is not None and "beside the nerves" in str(edited.sections)  # the edit is read, not the kept copy
+    assert not ParsedRecords(kept, "reading-2").kept  # settings or code changed: nothing kept is used
+
+
+def test_a_record_with_problems_is_never_kept_so_every_run_reports_them(tmp_path, settings):
+    path = write_record(tmp_path, "cpt", "62323.md", RECORD.replace("related: [\"62322\"]", "related: [m54.5]"))
+    kept = tmp_path / "records.pickle"
+    for _ in range(2):
+        problems = Problems(root=tmp_path)
+        parsed = ParsedRecords(kept, "reading")
+        parsed.load(path, settings, problems)
+        parsed.save()
+        assert [m for _, m in messages(problems)] == [
+            "'related' names 'm54.5', which is not a CPT, HCPCS or ICD-10-CM code (did you mean 'M54.5'?)"]
 
 
 def test_a_range_cannot_hold_a_protected_section(tmp_path, settings):
