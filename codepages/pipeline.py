@@ -178,23 +178,34 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     renderer = rendering.Renderer(site.env, catalogue, site.css, project.templates_dir, reference, releases)
     writer: Writer = Staging(project.out_dir) if plan.full else InPlace(project.out_dir)
     index: search.Indexing | None = None
+    # the preview's update: the changed pages are published first, then the search data is made;
+    # otherwise Pagefind works in the background while the pages are made
+    pages_first = pages_ready is not None and not plan.full
+
+    def start_index() -> search.Indexing:
+        with log.step("index"):
+            return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
+                                      None if plan.full else {r.code for r in work.records} | work.removed)
+
     try:
-        work = _pages_to_make(plan, catalogue, renderer)
-        with log.step("index"):  # Pagefind then works in the background while the pages are made
-            index = search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
-                                       None if plan.full else {r.code for r in work.records} | work.removed)
+        with log.step("pages to make"):
+            work = _pages_to_make(plan, catalogue, renderer)
+        if not pages_first:
+            index = start_index()
         for url in work.removals:
             writer.remove(url)
         records, jobs, lists = work.records, work.jobs, work.lists
         _render_seal_write(renderer, keyring, records, jobs, writer, log)
-        page_paths = _page_paths(catalogue, lists)
-        for page in renderer.sitemaps(page_paths):
-            writer.write(page.url, page.html)
         for static in (site.css, *renderer.assets.values()):
             writer.write(static.path, static.content)
-        if pages_ready is not None and not plan.full:  # the preview: pages first, the word index after
+        if pages_ready is not None and pages_first:
             _check_and_publish(writer, site, log, "publish pages")
             pages_ready()
+        index = index or start_index()  # started before the pages unless they came first
+        with log.step("sitemap"):
+            page_paths = _page_paths(catalogue, lists)
+            for page in renderer.sitemaps(page_paths):
+                writer.write(page.url, page.html)
         with log.step("index (Pagefind)"):
             indexed = index.finish(log)
         stats = _check_and_publish(writer, site, log, "publish")

@@ -230,29 +230,37 @@ def fingerprint(*folders: Path) -> tuple[tuple[str, int, int], ...]:
     ))
 
 
-def rebuild(project: Project, log: Log, pages_ready: Callable[[], None] | None = None) -> bool:
+def rebuild(project: Project, pages_ready: Callable[[], None] | None = None) -> bool:
     """Build; `pages_ready` is called once the changed pages are published (before the word index)."""
+    log = Log(quiet=True)  # each rebuild timed from its own start
+    shown: list[float] = []
+
+    def published() -> None:
+        shown.append(log.elapsed)
+        if pages_ready is not None:
+            pages_ready()
+
     try:
-        result = build(project, log, pages_ready=pages_ready)
+        result = build(project, log, pages_ready=published)
     except ContentError as error:
         for problem in error.problems.sorted():
             print(problem, file=sys.stderr)
         print(f"{len(error.problems)} problem(s); still serving the last good site.", file=sys.stderr, flush=True)
         return False
-    print(f"Built {sum(result.pages.values())} pages in {result.seconds:.2f} s", flush=True)
+    early = f" (changed pages served after {shown[0]:.2f} s)" if shown else ""
+    print(f"Built {sum(result.pages.values())} pages in {result.seconds:.2f} s{early}", flush=True)
     return True
 
 
 def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) -> int:
-    log = Log(quiet=True)
     environment = edge_environment(project)
-    if not rebuild(project, log) and not (project.out_dir / "index.html").exists():
+    if not rebuild(project) and not (project.out_dir / "index.html").exists():
         return 1
     services = AccountServices(root, port)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         services.start(environment)
-        return _serve(project, root, port, poll_seconds, log, environment)
+        return _serve(project, root, port, poll_seconds, environment)
     except KeyboardInterrupt:
         print("Preview stopped.", flush=True)
         return 0
@@ -260,8 +268,7 @@ def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) ->
         services.stop()
 
 
-def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Log,
-           environment: dict[str, str]) -> int:
+def _serve(project: Project, root: Path, port: int, poll_seconds: float, environment: dict[str, str]) -> int:
     command = [
         deno_binary(), "run", "--quiet", "--config", str(root / "edge" / "deno.json"),
         f"--allow-net={allowed_hosts(environment)}", "--allow-read", "--allow-env",
@@ -297,7 +304,7 @@ def _serve(project: Project, root: Path, port: int, poll_seconds: float, log: Lo
             reloaded = True
             reload()
 
-        if rebuild(project, log, pages_ready) and not reloaded:
+        if rebuild(project, pages_ready) and not reloaded:
             reload()
 
     try:
