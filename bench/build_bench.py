@@ -449,7 +449,7 @@ def where_time_goes(run: Run) -> list[str]:
             accounted += wall
     if run.build_seconds is not None:
         lines.append(f"  {'in no step line':<28}{run.build_seconds - accounted:>8.2f} s   (between the steps: "
-                     "list pages' bookkeeping, sitemaps, static files)")
+                     "the renderer's set-up, static files, the build summary)")
         lines.append(f"  {'= the build says':<28}{run.build_seconds:>8.2f} s")
         lines.append(f"  {'start-up and exit':<28}{run.seconds - run.build_seconds:>8.2f} s   (wall - the build's "
                      f"own time; the exit came {run.after_last_line:.2f} s after its last line)")
