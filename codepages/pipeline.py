@@ -1,6 +1,7 @@
 """The build pipeline: `load()` reads and checks everything, `build()` makes the site.
 
-    build:  plan → load → render → seal → write → index → check → publish → save state
+    build:  plan → load → pages to make → index → render → seal → write → sitemap
+            → index (Pagefind) → check → publish → save state
 
 Each step is named and timed in the log. `load` collects every content problem of the run and
 raises them together before anything is written. A full build writes into a staging folder
