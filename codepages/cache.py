@@ -80,11 +80,14 @@ def cached(cache_dir: Path | None, name: str, inputs: Iterable[Path], code: Iter
     value = make()
     for stale in cache_dir.glob(f"{name}-*.pickle"):
         stale.unlink(missing_ok=True)
-    _store(target, value)
+    store(target, value)
     return remember(str(target), value)
 
 
-def _store(target: Path, value: object) -> None:
+def store(target: Path, value: object) -> None:
+    """Pickle `value` to `target` through a temporary file of its own, so that a reader (or another
+    build writing the same file) never sees half of it."""
+    temporary = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -92,4 +95,5 @@ def _store(target: Path, value: object) -> None:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, target)
     except OSError:
-        pass  # a cache that cannot be written only costs time
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)  # a cache that cannot be written only costs time

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import sealing
+from . import cache, sealing
 from .codesets import record_paths
 from .errors import SetupError
 from .log import Log
@@ -122,10 +122,7 @@ def read_state(path: Path) -> BuildState | None:
 
 
 def write_state(path: Path, state: BuildState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(pickle.dumps(state))
-    temporary.replace(path)
+    cache.store(path, state)  # a state that cannot be written makes the next build a full one
 
 
 def _tree_files(project: Project) -> list[Path]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import schemas, yamlfile
+from . import cache, schemas, yamlfile
 from .codesets import CODE_SETS, code_set_of, url_path
 from .errors import Problems
 from .markdown import ParsedSection, parse_sections
@@ -155,15 +155,8 @@ class ParsedRecords:
 
     def save(self) -> None:
         """Keep what this run read (call it before the records are merged and resolved, which add to them)."""
-        if self.read.keys() == self.kept.keys():
-            return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.file.with_suffix(".tmp")
-            temporary.write_bytes(pickle.dumps((self.reading, self.read), protocol=pickle.HIGHEST_PROTOCOL))
-            temporary.replace(self.file)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        if self.read.keys() != self.kept.keys():
+            cache.store(self.file, (self.reading, self.read))
 
 
 def parse_record(path: Path, text: str, digest: str, settings: Settings, problems: Problems) -> Record | None:

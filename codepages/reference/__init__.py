@@ -71,9 +71,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import pickle
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -370,18 +368,6 @@ def _load_pickle(path: Path, kind: type[_T]) -> _T | None:
     return value if isinstance(value, kind) else None
 
 
-def _store_pickle(path: Path, value: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _timed(timings: dict[str, float], name: str, run: Callable[[], _T]) -> _T:
     start = time.perf_counter()
     try:
@@ -425,7 +411,7 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     provenance = tuple(r.provenance for r in releases) + (msdrg.provenance,) + gems.provenance
     reference = IcdReference(history, msdrg, gems, provenance, key, tuple(warnings), timings)
     if target is not None:
-        _store_pickle(target, reference)
+        cache.store(target, reference)
         cache.remember(str(target), reference)
     return reference
 
@@ -447,7 +433,7 @@ def _release_codes(source: ReleaseSource, file: ResolvedFile, cache_dir: Path | 
     else:
         codes = read_release_codes(file, source.info)
     if target is not None:
-        _store_pickle(target, codes)
+        cache.store(target, codes)
     return codes
 
 
