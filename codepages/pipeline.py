@@ -202,7 +202,8 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
         if pages_ready is not None and pages_first:
             _check_and_publish(writer, site, log, "publish pages")
             pages_ready()
-        index = index or start_index()  # started before the pages unless they came first
+        if index is None:  # the pages came first
+            index = start_index()
         with log.step("sitemap"):
             page_paths = _page_paths(catalogue, lists)
             for page in renderer.sitemaps(page_paths):
