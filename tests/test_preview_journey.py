@@ -118,3 +118,26 @@ def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
     assert f"http://127.0.0.1:{port}/" in output and "Preview stopped." in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+
+
+@pytest.mark.parametrize("typed, target", [("m5416", "/icd-10-cm/M54/M54.16/"), ("62323", "/cpt/623/62323/"),
+                                           ("J1040", "/hcpcs/J/J1040/")])
+def test_without_javascript_the_header_box_jumps_to_an_exactly_typed_code(preview, chromium, typed, target):
+    """Issue 9: the header search form, with JavaScript off in Chromium, lands on the code's page
+    (the edge answers /search/?q=<exact code> with a redirect); words stay on the search page."""
+    base, _, _ = preview
+    context = chromium.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(base + "/icd-10-cm/")
+        page.fill("#site-search-q", typed)
+        with page.expect_navigation():
+            page.press("#site-search-q", "Enter")
+        assert page.url == base + target
+        assert target.strip("/").split("/")[-1] in page.locator("h1").inner_text()
+        page.fill("#site-search-q", "lumbar injection")
+        with page.expect_navigation():
+            page.press("#site-search-q", "Enter")
+        assert page.url.startswith(base + "/search/?q=lumbar")
+    finally:
+        context.close()
