@@ -181,6 +181,12 @@ class NoteRenderer:
 
     # -- blocks
 
+    def forget_neighbours(self) -> None:
+        """Drop the notes kept for the codes just rendered (see `Renderer.forget_neighbours`)."""
+        self._shared.clear()
+        for cached in (NoteRenderer.inherited_html, NoteRenderer.seventh_html):
+            cached.cache_clear()
+
     def notes_of(self, notes: Sequence[Note], code: str) -> Markup:
         """`notes_html`, reused for every entry with the same notes (the codes below one category
         share the very Note objects they inherit) and the same 7th character."""

@@ -348,6 +348,7 @@ def _render_chunk(bounds: tuple[int, int]) -> tuple[dict[str, float], Part]:
     assert isinstance(writer, Staging)
     writer.start_part()
     _, times = _render_pages(renderer, keyring, records[bounds[0]:bounds[1]], writer)
+    renderer.forget_neighbours()
     return times, writer.end_part()
 
 

@@ -380,6 +380,17 @@ class Renderer:
         chain = ([*self.catalogue.ancestors(record), record] if record is not None else [])
         return self._call("breadcrumb_items", chain, code_set)
 
+    def forget_neighbours(self) -> None:
+        """Drop the pieces kept for reuse by neighbouring codes (breadcrumbs, siblings, notes, the
+        reference blocks of one category). A rendering worker calls it between chunks of neighbouring
+        pages: these pieces are reused within a stretch of the catalogue, and each worker would
+        otherwise keep its own copy of half of them all (~20 % of a full build's peak memory). The
+        pieces reused across the whole catalogue (exclusion lists, placeholders, links) stay."""
+        for cached in (Renderer.breadcrumbs_html, Renderer._crumbs_of, Renderer._sibling_positions,
+                       Renderer._siblings_list, Renderer.ms_drg_html, Renderer.gems_html):
+            cached.cache_clear()
+        self.notes.forget_neighbours()
+
     def siblings_html(self, record: Record) -> Markup:
         """The codes beside a leaf under its parent, the current one marked; of a long list (an
         HCPCS section holds 2,000 codes) the codes around it and a link to the whole list."""
