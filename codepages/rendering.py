@@ -384,7 +384,7 @@ class Renderer:
         """Drop the pieces kept for reuse by neighbouring codes (breadcrumbs, siblings, notes, the
         reference blocks of one category). A rendering worker calls it between chunks of neighbouring
         pages: these pieces are reused within a stretch of the catalogue, and each worker would
-        otherwise keep its own copy of half of them all (~20 % of a full build's peak memory). The
+        otherwise keep its own copy of half of them all (15-20 % of a full build's peak memory). The
         pieces reused across the whole catalogue (exclusion lists, placeholders, links) stay."""
         for cached in (Renderer.breadcrumbs_html, Renderer._crumbs_of, Renderer._sibling_positions,
                        Renderer._siblings_list, Renderer.ms_drg_html, Renderer.gems_html):
