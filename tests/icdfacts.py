@@ -75,7 +75,8 @@ def _billable(keys: set[str]) -> set[str]:
     return {k for k in keys if "-" not in k and k.replace(".", "") in leaves}
 
 
-def _descriptors(xml: bytes) -> dict[str, str]:
+def plain_descriptors(xml: bytes) -> dict[str, str]:
+    """name -> desc of every <diag> the XML spells out (no 7th-character generation)."""
     found = {}
     for _, element in ET.iterparse(io.BytesIO(xml)):
         if element.tag == "diag":
@@ -95,7 +96,7 @@ def release(year: int) -> Release:
         xml = (INSTALLED / "icd10c-tabular-April-1-2026.xml").read_bytes()
     else:
         raise ValueError(year)
-    return Release(frozenset(keys | _ranges(xml)), frozenset(_billable(keys)), _descriptors(xml))
+    return Release(frozenset(keys | _ranges(xml)), frozenset(_billable(keys)), plain_descriptors(xml))
 
 
 @functools.cache

@@ -9,13 +9,11 @@ pass; and from facts published by CDC/CMS.
 from __future__ import annotations
 
 import importlib.metadata
-import io
 import pickle
 import re
 import subprocess
 import time
 import unicodedata
-import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import replace
 from datetime import date
@@ -24,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from icdfacts import plain_descriptors
 
 import codepages.reference as reference_package
 from codepages.reference import (
@@ -124,17 +123,6 @@ def independent(sources_dir: Path) -> list[tuple[set[str], set[str]]]:
                                                     "simple_icd_10_cm/data/code-list-April-2025.txt")))
     third = keys_and_billable(code_list((INSTALLED / "code-list-April-2026.txt").read_text()))
     return [first, second, third]
-
-
-def plain_descriptors(xml: bytes) -> dict[str, str]:
-    """name -> desc of every <diag> the XML spells out (no 7th-character generation)."""
-    result = {}
-    for _, element in ET.iterparse(io.BytesIO(xml)):
-        if element.tag == "diag":
-            name, desc = element.findtext("name"), element.findtext("desc")
-            if name and desc:
-                result[name.strip()] = " ".join(desc.split())
-    return result
 
 
 def undot(code: str) -> str:
