@@ -10,6 +10,7 @@ never changed once made: everyone who asks for a key gets the same object.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -67,21 +68,31 @@ def cached(cache_dir: Path | None, name: str, inputs: Iterable[Path], code: Iter
     for path in [*inputs, *code]:
         key.update(f"|{path.name}|{digest_of(path)}".encode())
     target = cache_dir / f"{name}-{key.hexdigest()[:32]}.pickle"
-    kept = remembered(str(target), kind)
+    kept = remembered(str(target), kind) or load(target, kind)
     if kept is not None:
-        return kept
-    try:
-        with open(target, "rb") as handle:
-            value = pickle.load(handle)
-        if isinstance(value, kind):
-            return remember(str(target), value)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        pass
+        return remember(str(target), kept)
     value = make()
     for stale in cache_dir.glob(f"{name}-*.pickle"):
         stale.unlink(missing_ok=True)
     store(target, value)
     return remember(str(target), value)
+
+
+def load(path: Path, kind: type[T]) -> T | None:
+    """What `store` pickled at `path` if it is a `kind`; None when it is missing, damaged or of
+    other code (a cache is rebuilt, never trusted)."""
+    collecting = gc.isenabled()
+    gc.disable()  # hundreds of thousands of objects without cycles: collecting meanwhile only costs time
+    try:
+        with open(path, "rb") as handle:
+            value = pickle.load(handle)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError,
+            ValueError):
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+    return value if isinstance(value, kind) else None
 
 
 def store(target: Path, value: object) -> None:

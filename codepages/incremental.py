@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,11 +113,8 @@ def finish(plan: Plan, project: Project, catalogue: Catalogue, sources: list[Pat
 
 
 def read_state(path: Path) -> BuildState | None:
-    try:
-        state = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        return None
-    return state if isinstance(state, BuildState) and state.version == STATE_VERSION else None
+    state = cache.load(path, BuildState)
+    return state if state is not None and state.version == STATE_VERSION else None
 
 
 def write_state(path: Path, state: BuildState) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -132,12 +131,9 @@ class ParsedRecords:
         self.file, self.reading = file, reading
         self.kept: dict[tuple[str, str], Record] = {}
         self.read: dict[tuple[str, str], Record] = {}
-        try:
-            kept_reading, kept = pickle.loads(file.read_bytes())
-            if kept_reading == reading and isinstance(kept, dict):
-                self.kept = kept
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-            pass
+        found = cache.load(file, tuple)
+        if found is not None and len(found) == 2 and found[0] == reading and isinstance(found[1], dict):
+            self.kept = found[1]
 
     def load(self, path: Path, settings: Settings, problems: Problems) -> Record | None:
         text = read_text(path, problems)

@@ -22,12 +22,14 @@ from pathlib import Path
 from .hosting import FolderStats
 
 
-def file_for(folder: Path, url_path: str) -> Path:
-    """The file a URL path is served from: `/cpt/623/62326/` → `cpt/623/62326/index.html`."""
+def relative_file(url_path: str) -> str:
+    """The file a URL path is served from, relative to the site: `/cpt/623/62326/` → `cpt/623/62326/index.html`."""
     relative = url_path.lstrip("/")
-    if relative == "" or relative.endswith("/"):
-        relative += "index.html"
-    return folder / relative
+    return relative + "index.html" if relative == "" or relative.endswith("/") else relative
+
+
+def file_for(folder: Path, url_path: str) -> Path:
+    return folder / relative_file(url_path)
 
 
 def _link_or_copy(source: str, destination: str) -> None:
@@ -154,10 +156,7 @@ class Staging(Writer):
         """Write a page or file; `/cpt/623/62326/` means `cpt/623/62326/index.html`.
 
         Plain strings and os calls: this runs once per page of the catalogue."""
-        relative = url_path.lstrip("/")
-        if relative == "" or relative.endswith("/"):
-            relative += "index.html"
-        path = f"{self._root}/{relative}"
+        path = f"{self._root}/{relative_file(url_path)}"
         folder = os.path.dirname(path)
         if folder not in self._made_dirs:
             self._make_folders(folder)

@@ -68,10 +68,8 @@ too, so a new site release re-reads only that file.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
-import pickle
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -351,23 +349,6 @@ def reference_cache_key(files: list[ResolvedFile], config: ReferenceConfig) -> s
     return digest.hexdigest()
 
 
-def _load_pickle(path: Path, kind: type[_T]) -> _T | None:
-    collecting = gc.isenabled()
-    gc.disable()  # ~200,000 objects without cycles: collecting while unpickling only costs time
-    try:
-        with path.open("rb") as stream:
-            value = pickle.load(stream)
-    except FileNotFoundError:
-        return None
-    except (pickle.UnpicklingError, EOFError, OSError, AttributeError, ImportError, IndexError,
-            TypeError, ValueError):  # a damaged or stale cache file is rebuilt, never trusted
-        return None
-    finally:
-        if collecting:
-            gc.enable()
-    return value if isinstance(value, kind) else None
-
-
 def _timed(timings: dict[str, float], name: str, run: Callable[[], _T]) -> _T:
     start = time.perf_counter()
     try:
@@ -393,7 +374,7 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     key = reference_cache_key(files, config)
     target = cache_dir / f"reference-{key[:32]}.pickle" if cache_dir is not None else None
     if target is not None:
-        cached = cache.remembered(str(target), IcdReference) or _load_pickle(target, IcdReference)
+        cached = cache.remembered(str(target), IcdReference) or cache.load(target, IcdReference)
         if cached is not None and cached.key == key:
             return cache.remember(str(target), cached)
     release_files, (msdrg_file, to_file, from_file, titles_file) = files[:len(config.releases)], files[len(config.releases):]
@@ -422,7 +403,7 @@ def _release_codes(source: ReleaseSource, file: ResolvedFile, cache_dir: Path | 
     if cache_dir is not None:
         naming = hashlib.sha256(repr((SCHEMA, file.sha256, source.info)).encode()).hexdigest()[:32]
         target = cache_dir / f"release-{source.info.id}-{naming}.pickle"
-        cached = _load_pickle(target, ReleaseCodes)
+        cached = cache.load(target, ReleaseCodes)
         if cached is not None and cached.provenance.sha256 == file.sha256:
             # provenance names where the file is now, not where it was when cached
             return replace(cached, provenance=replace(cached.provenance, file=file.display, via=file.via))

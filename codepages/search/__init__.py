@@ -15,16 +15,17 @@ Pagefind only when its documents changed.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
-import pickle
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import cache
 from ..catalogue import Catalogue
 from ..codesets import CODE_SETS, sort_key
 from ..log import Log
@@ -92,6 +93,7 @@ class IndexStats:
     state: SearchState | None = None  # what it was made from, saved once the site is published
 
 
+@functools.cache
 def _version() -> str:
     salt = hashlib.sha256(b"".join(p.read_bytes() for p in CODE_FILES)).hexdigest()[:16]
     return f"pagefind {pagefind.PAGEFIND_VERSION} {pagefind.INDEX_CHUNK_UNITS} {salt}"
@@ -158,7 +160,7 @@ class Indexing:
 def save_state(stats: IndexStats, cache_dir: Path) -> None:
     """After publishing: remember what the published index was made from."""
     if stats.state is not None:
-        _write_state(cache_dir / STATE_FILE, stats.state)
+        cache.store(cache_dir / STATE_FILE, stats.state)
 
 
 def _index_everything(catalogue: Catalogue, writer: Writer, documents_dir: Path) -> tuple[SearchState, IndexStats]:
@@ -256,18 +258,8 @@ def _remove_stale_shards(writer: Writer, files: dict[str, bytes], firsts: set[st
 
 
 def _read_state(path: Path) -> SearchState | None:
-    try:
-        state = pickle.loads(path.read_bytes())
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError):
-        return None
-    return state if isinstance(state, SearchState) and state.version == _version() else None
-
-
-def _write_state(path: Path, state: SearchState) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    temporary.replace(path)
+    state = cache.load(path, SearchState)
+    return state if state is not None and state.version == _version() else None
 
 
 def _report(log: Log, stats: IndexStats) -> IndexStats:
