@@ -100,12 +100,71 @@ def contains(outer: str, inner: str) -> bool:
     return inner.startswith(outer) and inner != outer
 
 
+# The last catalogue this process resolved without problems, and the records it was resolved from
+# (the preview resolves on every save; an edit mostly swaps a few records for same-shaped ones).
+_last: tuple[list[Record], frozenset[str], Catalogue] | None = None
+
+
 def resolve(records: list[Record], settings: Settings, problems: Problems,
             other_codes: frozenset[str] = frozenset()) -> Catalogue:
     """Index records by code and check every reference; problems go to `problems`.
 
     `other_codes` are codes known to exist without being loaded (a check of a few files).
     """
+    global _last
+    catalogue = _resolve_again(records, settings, problems, other_codes)
+    if catalogue is None:
+        catalogue = _resolve(records, settings, problems, other_codes)
+    _last = (list(records), other_codes, catalogue) if not problems else None
+    return catalogue
+
+
+def _shape(record: Record) -> tuple[object, ...]:
+    """What of a record places it in the catalogue (everything `_resolve` indexes it by)."""
+    return (record.code, record.code_set, record.parent, record.status, record.kind, record.official,
+            record.path.stem == record.code, record.descriptor if record.kind == "group" else None)
+
+
+def _resolve_again(records: list[Record], settings: Settings, problems: Problems,
+                   other_codes: frozenset[str]) -> Catalogue | None:
+    """The last catalogue with `records` put in place of the ones they replace, when each one has
+    the shape of the record it replaces (same code, parent, status, kind …) — the same catalogue
+    `_resolve` would make, without indexing 100,000 records again. None when the shapes differ."""
+    if _last is None or len(_last[0]) != len(records) or _last[1] != other_codes:
+        return None
+    before, _, catalogue = _last
+    swapped = [(old, new) for old, new in zip(before, records, strict=True) if old is not new]
+    if any(_shape(old) != _shape(new) for old, new in swapped):
+        return None
+    catalogue.settings = settings
+    catalogue._top, catalogue._code_counts, catalogue._by_status = {}, {}, None
+    for old, new in swapped:
+        catalogue.records[new.code] = new
+        listed = [catalogue.group_members.get(new.code[:3], []) if new.code_set == "cpt" else [],
+                  catalogue.deleted_children.get(new.parent or "", []), catalogue.children.get(new.parent or "", [])]
+        for members in listed:  # a parent's children, a CPT folder's codes: short lists
+            for i, member in enumerate(members):
+                if member is old:
+                    members[i] = new
+        index = catalogue.position.get(new.code)
+        if index is not None:
+            catalogue.sequence[_sequence_of(new)][index] = new
+    _check_references([new for _, new in swapped], catalogue, problems, other_codes)
+    return catalogue
+
+
+def _check_references(records: list[Record], catalogue: Catalogue, problems: Problems,
+                      other_codes: frozenset[str]) -> None:
+    for record in records:
+        for ref in record.references:
+            if catalogue.get(ref.code) is None and ref.code not in other_codes:
+                problems.add(record.path, ref.line, f"{ref.what} names unknown code {ref.code}")
+            elif ref.field == "parent" and not contains(ref.code, record.code):
+                problems.add(record.path, ref.line, f"'parent' names {ref.code}, which does not contain {record.code}")
+
+
+def _resolve(records: list[Record], settings: Settings, problems: Problems,
+             other_codes: frozenset[str]) -> Catalogue:
     catalogue = Catalogue(settings)
     # a record in its rightly named file wins; the other copy is the one reported
     for record in sorted(records, key=lambda r: not r.official and r.path.stem != r.code):
@@ -115,12 +174,8 @@ def resolve(records: list[Record], settings: Settings, problems: Problems,
                          f"code {record.code} is defined twice: here and in {problems.display(first.path)}")
             continue
         catalogue.records[record.code] = record
+    _check_references(list(catalogue.records.values()), catalogue, problems, other_codes)
     for record in catalogue.records.values():
-        for ref in record.references:
-            if catalogue.get(ref.code) is None and ref.code not in other_codes:
-                problems.add(record.path, ref.line, f"{ref.what} names unknown code {ref.code}")
-            elif ref.field == "parent" and not contains(ref.code, record.code):
-                problems.add(record.path, ref.line, f"'parent' names {ref.code}, which does not contain {record.code}")
         if record.kind == "group":
             continue
         if record.code_set == "cpt" and not record.is_range:

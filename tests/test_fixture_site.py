@@ -10,6 +10,8 @@ from urllib.parse import urlparse
 
 from conftest import broken_links, build_in_process, build_project, make_project, page, public_files, tree_digest
 
+import codepages.catalogue
+
 SECRET = re.compile(r"SECRET-[A-Z0-9.-]+")
 
 
@@ -165,6 +167,44 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")  # the same key
     assert build_in_process(clean).returncode == 0
     assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False)
+
+
+def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tmp_path, monkeypatch):
+    """The preview rebuilds in one process: an edit that leaves every record where it was (text,
+    descriptor, references) puts the new records into the last catalogue instead of resolving
+    100,000 records again; an edit that moves one (status, parent) resolves them all. Either
+    way the site is the one a clean build makes."""
+    project = make_project(tmp_path)
+    assert build_in_process(project).returncode == 0
+    resolved: list[int] = []
+    full_resolve = codepages.catalogue._resolve
+    monkeypatch.setattr(codepages.catalogue, "_resolve", lambda *args: resolved.append(1) or full_resolve(*args))
+    content = project / "content"
+    edits = [  # (file, old, new, whether every record keeps its place)
+        ("hcpcs/J1040.md", "PUBLIC-J1040 A long-acting", "PUBLIC-J1040 An edited long-acting", True),
+        ("hcpcs/J1040.md", "acetate, 80 mg", "acetate (edited), 80 mg", True),
+        ("hcpcs/J1040.md", 'cpt: ["62323"]', 'cpt: ["62322"]', True),
+        ("cpt/62323.md", 'related: ["62322"]', 'related: ["62322", "62320-62327"]', True),
+        ("cpt/62322.md", "status: revised\n", "", False),
+        ("cpt/62323.md", "synonyms: [lumbar ESI]", "synonyms: [lumbar ESI, epidural]", True),
+    ]
+    for number, (name, old, new, in_place) in enumerate(edits):
+        path = content / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text, (name, old)
+        path.write_text(text.replace(old, new), encoding="utf-8")
+        resolved.clear()
+        result = build_in_process(project)
+        assert result.returncode == 0, result.stderr
+        assert bool(resolved) != in_place, (name, new)
+        clean = tmp_path / f"clean-{number}"
+        shutil.copytree(content, clean / "content")
+        shutil.copytree(project / "templates", clean / "templates")
+        shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")
+        kept, codepages.catalogue._last = codepages.catalogue._last, None  # the clean build resolves from nothing
+        assert build_in_process(clean).returncode == 0
+        codepages.catalogue._last = kept
+        assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False), (name, new)
 
 
 def test_parallel_rendering_writes_the_same_site(tmp_path):
