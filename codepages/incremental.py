@@ -198,6 +198,8 @@ def changed_pages(previous: BuildState, catalogue: Catalogue) -> Changes:
 
 def affected_by(changed: set[str], catalogue: Catalogue) -> tuple[set[str], set[str]]:
     """The pages that show any of the `changed` codes, and the changed codes that are gone."""
+    if not changed:
+        return set(), set()
     referrers: dict[str, set[str]] = {}
     for record in catalogue.records.values():
         shown = record.related + [c for codes in record.crosswalk.values() for c in codes] + \
