@@ -21,6 +21,7 @@ when its version is the pinned one; the pinned wheel in the cache folder. Anythi
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.metadata
 import os
@@ -289,17 +290,25 @@ def _from_wheel(spec: PackageFile, wheel: Path) -> ResolvedFile:
                 raise SourceError(
                     f"{spec.what}: the wheel {wheel} has no file {spec.member}; it has "
                     f"{', '.join(data_files[:8]) or 'no data files'}") from None
-            digest_state = hashlib.sha256()
-            with archive.open(info) as stream:
-                for block in iter(lambda: stream.read(1 << 20), b""):
-                    digest_state.update(block)
+        stat = wheel.stat()
+        digest = _member_digest(wheel.resolve(), stat.st_size, stat.st_mtime_ns, info.filename)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise SourceError(f"{spec.what}: {wheel} is not a readable wheel (zip) file ({exc}); it is "
                           "damaged or incomplete: delete it and fetch it again") from None
-    digest = digest_state.hexdigest()
     _check_digest(spec, display, digest)
     return ResolvedFile(display, f"{spec.package} {spec.version}", digest, wheel=wheel,
                         member=spec.member)
+
+
+@functools.cache
+def _member_digest(wheel: Path, size: int, mtime_ns: int, member: str) -> str:
+    """SHA-256 of a file inside a wheel (remembered per wheel size and time within one process:
+    the preview resolves the sources on every save)."""
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(wheel) as archive, archive.open(member) as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def resolve_all(specs: Sequence[PackageFile], cache_dir: Path | None) -> list[ResolvedFile]:
