@@ -186,7 +186,8 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     def start_index() -> search.Indexing:
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
-                                      None if plan.full else {r.code for r in work.records} | work.removed)
+                                      None if plan.full else {r.code for r in work.records} | work.removed,
+                                      low_priority=pages_first)
 
     try:
         with log.step("pages to make"):

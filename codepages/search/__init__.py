@@ -100,7 +100,7 @@ def _version() -> str:
 
 
 def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache_dir: Path,
-                changed: set[str] | None = None) -> Indexing:
+                changed: set[str] | None = None, low_priority: bool = False) -> Indexing:
     """Write the code shards, the word documents and the search script into the site `writer`
     makes, and start Pagefind on the documents; `Indexing.finish()` waits for its bundle.
 
@@ -122,7 +122,7 @@ def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache
     else:
         state, stats = _index_everything(catalogue, writer, documents_dir)
     stats.state = state
-    run = _start_pagefind(writer, documents_dir) if stats.outcome != "unchanged" else None
+    run = _start_pagefind(writer, documents_dir, low_priority) if stats.outcome != "unchanged" else None
     return Indexing(stats, writer, run, started)
 
 
@@ -228,12 +228,12 @@ def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: Sea
     return IndexStats("updated", len(files), made, codes_in, "", 0.0)
 
 
-def _start_pagefind(writer: Writer, documents_dir: Path) -> pagefind.PagefindRun:
+def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool) -> pagefind.PagefindRun:
     digest = hashlib.sha256(_version().encode())
     for path in sorted(documents_dir.rglob("*.html")):
         digest.update(path.relative_to(documents_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
-    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse).start()
+    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse).start(low_priority)
 
 
 def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:

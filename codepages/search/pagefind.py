@@ -85,7 +85,9 @@ class PagefindRun:
         self.bundle: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> PagefindRun:
+    def start(self, low_priority: bool = False) -> PagefindRun:
+        """`low_priority`: Pagefind yields the CPU to everything else (the preview, while the
+        browser reloads the changed page)."""
         if self.reuse is not None:
             return self
         self.bundle = scratch_folder(self.scratch, ".pagefind-")
@@ -94,7 +96,7 @@ class PagefindRun:
         environment = {**os.environ, "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": str(INDEX_CHUNK_UNITS)}
         try:
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                            env=environment)
+                                            env=environment, preexec_fn=_nice if low_priority else None)
         except OSError as exc:
             self._cleanup(failed=True)
             raise SearchIndexError(f"pagefind could not run: {exc}") from None
@@ -141,6 +143,10 @@ class PagefindRun:
         if failed and self.bundle is not None:
             shutil.rmtree(self.bundle, ignore_errors=True)
             self.bundle = None
+
+
+def _nice() -> None:
+    os.nice(10)  # in the child before Pagefind starts, so all its threads inherit it
 
 
 def canonicalise_bundle(bundle: Path) -> None:
