@@ -128,27 +128,35 @@ def _shape(record: Record) -> tuple[object, ...]:
 def _resolve_again(records: list[Record], settings: Settings, problems: Problems,
                    other_codes: frozenset[str]) -> Catalogue | None:
     """The last catalogue with `records` put in place of the ones they replace, when each one has
-    the shape of the record it replaces (same code, parent, status, kind …) — the same catalogue
-    `_resolve` would make, without indexing 100,000 records again. None when the shapes differ."""
+    the shape of the record it replaces (same code, parent, status, kind …) — the catalogue
+    `_resolve` would make, without indexing 100,000 records again. None when the shapes differ.
+    A new catalogue: the last one stays as it was (it shares only the lists nothing replaced)."""
     if _last is None or len(_last[0]) != len(records) or _last[1] != other_codes:
         return None
-    before, _, catalogue = _last
+    before, _, last = _last
     swapped = [(old, new) for old, new in zip(before, records, strict=True) if old is not new]
     if any(_shape(old) != _shape(new) for old, new in swapped):
         return None
-    catalogue.settings = settings
-    catalogue._top, catalogue._code_counts, catalogue._by_status = {}, {}, None
-    for old, new in swapped:
+    catalogue = Catalogue(settings, dict(last.records), dict(last.children), dict(last.deleted_children),
+                          dict(last.group_members), dict(last.sequence), last.position)
+    replaced = {id(old): new for old, new in swapped}
+    touched: dict[str, set[str]] = {"children": set(), "deleted_children": set(), "group_members": set()}
+    sequences: dict[str, list[Record]] = {}
+    for _, new in swapped:
         catalogue.records[new.code] = new
-        listed = [catalogue.group_members.get(new.code[:3], []) if new.code_set == "cpt" else [],
-                  catalogue.deleted_children.get(new.parent or "", []), catalogue.children.get(new.parent or "", [])]
-        for members in listed:  # a parent's children, a CPT folder's codes: short lists
-            for i, member in enumerate(members):
-                if member is old:
-                    members[i] = new
+        touched["children" if new.status != "deleted" else "deleted_children"].add(new.parent or "")
+        if new.code_set == "cpt" and not new.is_range:
+            touched["group_members"].add(new.code[:3])
         index = catalogue.position.get(new.code)
-        if index is not None:
-            catalogue.sequence[_sequence_of(new)][index] = new
+        if index is not None:  # its place in the previous / next sequence: copied once, set by position
+            key = _sequence_of(new)
+            if key not in sequences:
+                sequences[key] = catalogue.sequence[key] = list(catalogue.sequence[key])
+            sequences[key][index] = new
+    for name, keys in touched.items():
+        lists: dict[str, list[Record]] = getattr(catalogue, name)
+        for key in keys & lists.keys():  # a parent's children, a CPT folder's codes: short lists
+            lists[key] = [replaced.get(id(member), member) for member in lists[key]]
     _check_references([new for _, new in swapped], catalogue, problems, other_codes)
     return catalogue
 
