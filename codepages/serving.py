@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from . import sealing
 from .errors import ContentError, SetupError
 from .log import Log
-from .pipeline import build
+from .pipeline import build, load
 from .project import Project
 
 METER_VARIABLE = "CODEPAGES_METER_KEYS"
@@ -230,8 +230,31 @@ def fingerprint(*folders: Path) -> tuple[tuple[str, int, int], ...]:
     ))
 
 
+# One build at a time in the preview process: the rebuilds, and the warm-up before the first one.
+_building = threading.Lock()
+
+
+def warm_up(project: Project) -> None:
+    """Load the site once in the background when the preview starts on an up-to-date site, so
+    the first save is rebuilt as fast as the later ones (the releases, the records and the
+    resolved catalogue are then in this process's memory)."""
+    def run() -> None:
+        with _building:
+            try:
+                load(project, Log(quiet=True))
+            except (ContentError, SetupError):
+                pass  # the rebuild of the next save reports it
+
+    threading.Thread(target=run, daemon=True).start()
+
+
 def rebuild(project: Project, pages_ready: Callable[[], None] | None = None) -> bool:
     """Build; `pages_ready` is called once the changed pages are published (before the word index)."""
+    with _building:
+        return _rebuild(project, pages_ready)
+
+
+def _rebuild(project: Project, pages_ready: Callable[[], None] | None) -> bool:
     log = Log(quiet=True)  # each rebuild timed from its own start
     shown: list[float] = []
 
@@ -256,6 +279,7 @@ def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) ->
     environment = edge_environment(project)
     if not rebuild(project) and not (project.out_dir / "index.html").exists():
         return 1
+    warm_up(project)  # while the account services start
     services = AccountServices(root, port)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
