@@ -1,4 +1,13 @@
-import { countSealed, escapeHtml, fillBanner, stripSeals, unlockSections } from "../lib/page.ts";
+import {
+  countSealed,
+  escapeHtml,
+  fillBanner,
+  openSections,
+  readPage,
+  renderPage,
+  stripSeals,
+  unlockSections,
+} from "../lib/page.ts";
 import { EMPTY_SEAL_KEYRING, importSealKeys } from "../lib/seal.ts";
 import { A, assert, assertEquals, B, bannerOf, KEYS, MARKER, PAGES, PLAINTEXTS } from "./helpers.ts";
 
@@ -80,4 +89,53 @@ Deno.test("page: fillBanner puts the banner's markup (built from escaped parts) 
     fillBanner('<div id="meter-banner" hidden="">old</div><div id="meter-banner" hidden></div>', "t"),
     '<div id="meter-banner">t</div><div id="meter-banner" hidden></div>',
   );
+});
+
+Deno.test("page: renderPage writes in one pass what unlocking, then filling the banner, writes", async () => {
+  const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
+  const slot = /<div id="meter-banner"[^>]*><\/div>/;
+  const banner = "<p>banner</p>";
+  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const variants: Record<string, string> = {
+    "as built": PAGES[A],
+    "banner slot after the sections": PAGES[A].replace(slot, "").replace(
+      "</main>",
+      '<div id="meter-banner" hidden></div></main>',
+    ),
+    "no banner slot": PAGES[A].replace(slot, ""),
+    "banner slot never closed": PAGES[A].replace(slot, '<div id="meter-banner" hidden>'),
+    "two seals in one tag": PAGES[A].replace(
+      `data-sealed="${token}"`,
+      `data-sealed="${token}" data-sealed="v1.k1.x.y"`,
+    ),
+    "a seal-like attribute before the seal": PAGES[A].replace(
+      ` data-sealed="${token}"`,
+      ` xdata-sealed="abc" data-sealed="${token}"`,
+    ),
+    "a locked block reaching into the next section": PAGES[A].replace("<!--/locked:summary-->", "")
+      .replace(/(<section[^>]*data-section="coding-tips")/, "<!--/locked:summary-->$1"),
+  };
+  for (const [name, html] of Object.entries(variants)) {
+    const page = readPage(html);
+    const opened = await openSections(page, keyring, A);
+    const unlocked = await unlockSections(html, keyring, A);
+    assertEquals(opened.blocks.length, unlocked.opened, name);
+    assertEquals(renderPage(page, opened, banner), fillBanner(unlocked.html, banner), name);
+    assertEquals(renderPage(page, null, banner), fillBanner(stripSeals(html), banner), name);
+    assertEquals(renderPage(page, opened, null), unlocked.html, name);
+    assert(!/\sdata-sealed=/.test(renderPage(page, opened, banner)), name);
+  }
+  assertEquals((await openSections(readPage(variants["as built"]), keyring, A)).blocks.length, 6);
+  assertEquals((await openSections(readPage(variants["two seals in one tag"]), keyring, A)).blocks.length, 6);
+  const overlap = await openSections(
+    readPage(variants["a locked block reaching into the next section"]),
+    keyring,
+    A,
+  );
+  assertEquals(overlap.blocks.length, 5, "the block that reaches past the next section tag stays locked");
+  // a banner slot inside opened text is where fillBanner finds it, when the page's own slot comes later
+  const late = variants["banner slot after the sections"];
+  const rendered = renderPage(readPage(late), await openSections(readPage(late), keyring, A), banner);
+  assertEquals(rendered.split(banner).length, 2);
+  assertEquals(renderPage(readPage("<p>nothing sealed</p>"), null, null), "<p>nothing sealed</p>");
 });
