@@ -18,7 +18,8 @@
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
  */
 import { escapeHtml } from "./html.ts";
-import { openSealed, type SealKeyring } from "./seal.ts";
+import { type OpenedSection, openSealedSection, type SealKeyring } from "./seal.ts";
+import { decodePage } from "./utf8.ts";
 
 export { escapeHtml };
 
@@ -51,6 +52,9 @@ interface TagMatch {
 export interface StaticPage {
   html: string;
   tags: TagMatch[];
+  /** the bytes `html` was decoded from, when they can be written out by position (utf8.ts) */
+  bytes?: Uint8Array<ArrayBuffer>;
+  offsets?: ((index: number) => number) | null;
 }
 
 interface OpenedBlock {
@@ -60,6 +64,8 @@ interface OpenedBlock {
   start: number;
   end: number;
   html: string;
+  /** `html` as UTF-8 */
+  bytes: Uint8Array;
 }
 
 /** The locked blocks of a page that opened, in page order. */
@@ -100,15 +106,15 @@ export function readPage(html: string): StaticPage {
   return { html, tags: sealedTags(html) };
 }
 
+/** The page from the static host's bytes (decoded as Response.text() does). */
+export function readPageBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage {
+  const { text, offsets } = decodePage(bytes);
+  return { html: text, tags: sealedTags(text), bytes, offsets };
+}
+
 /** The tag holds one data-sealed attribute (the build writes one): it can be cut out by position. */
 function singleSeal(t: TagMatch): boolean {
   return t.tag.indexOf(SEALED) === t.attr - t.start && t.tag.indexOf(SEALED, t.valueEnd - t.start) < 0;
-}
-
-/** The section tag without its data-sealed attribute(s). */
-function strippedTag(t: TagMatch): string {
-  if (!singleSeal(t)) return t.tag.replace(SEALED_ATTRIBUTE, "");
-  return t.tag.slice(0, t.attr - 1 - t.start) + t.tag.slice(t.valueEnd + 1 - t.start);
 }
 
 function tokenOf(t: TagMatch): string {
@@ -133,7 +139,7 @@ export async function openSections(
   pagePath: string,
 ): Promise<Opened> {
   const { html, tags } = page;
-  const blocks: { tag: number; start: number; end: number; opening: Promise<string | null> }[] = [];
+  const blocks: { tag: number; start: number; end: number; opening: Promise<OpenedSection | null> }[] = [];
   for (let i = 0; i < tags.length; i++) {
     const t = tags[i];
     const sectionId = SECTION_ATTRIBUTE.exec(t.tag)?.[1];
@@ -147,50 +153,103 @@ export async function openSections(
     if (start < 0 || end < 0 || end + close.length > limit) continue;
     // a block reaching past the next section tag keeps its placeholder
     if (i + 1 < tags.length && end + close.length > tags[i + 1].start) continue;
-    const opening = openSealed(keyring, tokenOf(t), pagePath, sectionId);
+    const opening = openSealedSection(keyring, tokenOf(t), pagePath, sectionId);
     blocks.push({ tag: i, start, end: end + close.length, opening });
   }
   const opened: Opened = { total: tags.length, blocks: [] };
   for (const block of blocks) {
     const plain = await block.opening;
     if (plain !== null) {
-      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, html: plain });
+      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, ...plain });
     }
   }
   return opened;
 }
 
+/** What a page is written from, in order: ranges of the static page, inserted text, opened sections. */
+type Piece = [from: number, to: number] | string | OpenedBlock;
+
 /**
- * The page as served: seals removed, the `opened` blocks in place of their placeholders and
- * `bannerHtml` in the banner slot (each when given), written out as one string. The banner
- * goes in by position when its slot lies before the first section (where the build puts it);
- * elsewhere it is filled into the written page, as fillBanner always did.
+ * The pieces of the page as served: seals removed, the `opened` blocks in place of their
+ * placeholders and `bannerHtml` in the banner slot. The banner goes in by position when its
+ * slot lies before the first section (where the build puts it); `inline` false: it is to be
+ * filled into the written page, as fillBanner always did.
  */
-export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
+function layout(
+  page: StaticPage,
+  opened: Opened | null,
+  bannerHtml: string | null,
+): { pieces: Piece[]; inline: boolean } {
   const { html, tags } = page;
-  if (tags.length === 0 && bannerHtml === null) return html;
-  const parts: string[] = [];
+  const pieces: Piece[] = [];
   let at = 0;
   const slot = bannerHtml === null ? null : bannerSlot(html);
   const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : html.length);
   if (inline) {
-    parts.push(html.slice(0, slot.start), slot.tag, bannerHtml!);
+    pieces.push([0, slot.start], slot.tag, bannerHtml!);
     at = slot.close;
   }
   const blocks = opened?.blocks ?? [];
   let b = 0;
   for (let i = 0; i < tags.length; i++) {
-    parts.push(html.slice(at, tags[i].start), strippedTag(tags[i]));
-    at = tags[i].end;
+    const t = tags[i];
+    if (singleSeal(t)) pieces.push([at, t.attr - 1], [t.valueEnd + 1, t.end]);
+    else pieces.push([at, t.start], t.tag.replace(SEALED_ATTRIBUTE, ""));
+    at = t.end;
     if (b < blocks.length && blocks[b].tag === i) {
-      parts.push(html.slice(at, blocks[b].start), blocks[b].html);
+      pieces.push([at, blocks[b].start], blocks[b]);
       at = blocks[b].end;
       b++;
     }
   }
-  parts.push(html.slice(at));
+  pieces.push([at, html.length]);
+  return { pieces, inline };
+}
+
+/** The page as served (see layout), written out as one string. */
+export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
+  const { html, tags } = page;
+  if (tags.length === 0 && bannerHtml === null) return html;
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  const parts = pieces.map((p) =>
+    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.html
+  );
   const written = parts.join("");
   return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The same page as UTF-8 bytes, copied from the static page's bytes by position; null when
+ * the page was not read from bytes that allow it (readPageBytes) or the banner cannot go in
+ * by position: renderPage writes those.
+ */
+export function encodePage(
+  page: StaticPage,
+  opened: Opened | null,
+  bannerHtml: string | null,
+): Uint8Array<ArrayBuffer> | null {
+  const { bytes, offsets } = page;
+  if (!bytes || !offsets) return null;
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  if (bannerHtml !== null && !inline) return null;
+  const parts = pieces.map((p) =>
+    typeof p === "string"
+      ? encoder.encode(p)
+      : Array.isArray(p)
+      ? bytes.subarray(offsets(p[0]), offsets(p[1]))
+      : p.bytes
+  );
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Replace each locked block whose seal opens for `pagePath` with the opened HTML. */

@@ -1,15 +1,28 @@
 import {
   countSealed,
+  encodePage,
   escapeHtml,
   fillBanner,
   openSections,
   readPage,
+  readPageBytes,
   renderPage,
   stripSeals,
   unlockSections,
 } from "../lib/page.ts";
 import { EMPTY_SEAL_KEYRING, importSealKeys } from "../lib/seal.ts";
-import { A, assert, assertEquals, B, bannerOf, KEYS, MARKER, PAGES, PLAINTEXTS } from "./helpers.ts";
+import {
+  A,
+  assert,
+  assertEquals,
+  B,
+  bannerOf,
+  KEYS,
+  MARKER,
+  PAGES,
+  PLAINTEXTS,
+  sealForTest,
+} from "./helpers.ts";
 
 Deno.test("page: unlockSections opens every section in place and removes the seals", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
@@ -138,4 +151,56 @@ Deno.test("page: renderPage writes in one pass what unlocking, then filling the 
   const rendered = renderPage(readPage(late), await openSections(readPage(late), keyring, A), banner);
   assertEquals(rendered.split(banner).length, 2);
   assertEquals(renderPage(readPage("<p>nothing sealed</p>"), null, null), "<p>nothing sealed</p>");
+});
+
+Deno.test("page: encodePage writes as bytes exactly what renderPage writes as text", async () => {
+  const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
+  const banner = "<p>banner — “quoted” \u{1F600}</p>";
+  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const fresh = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "<p>\u{1F600} naïve — ok</p>");
+  const withBom = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "\ufeff<p>marked</p>");
+  const variants: Record<string, string> = {
+    "as built": PAGES[A],
+    "characters of every length before the sections": PAGES[A].replace("<main", "<p>é … \u{1F600}</p><main"),
+    "a section opening to 4-byte characters": PAGES[A].replace(token, fresh),
+    "a section opening to text with a byte order mark": PAGES[A].replace(token, withBom),
+    "two seals in one tag": PAGES[A].replace(
+      `data-sealed="${token}"`,
+      `data-sealed="${token}" data-sealed="x"`,
+    ),
+  };
+  const encoder = new TextEncoder();
+  for (const [name, html] of Object.entries(variants)) {
+    const page = readPageBytes(encoder.encode(html));
+    assertEquals(page.html, html, name);
+    const opened = await openSections(page, keyring, A);
+    for (const [o, b] of [[opened, banner], [opened, null], [null, banner], [null, null]] as const) {
+      assertEquals(
+        [...encodePage(page, o, b)!],
+        [...encoder.encode(renderPage(page, o, b))],
+        `${name} (${o ? "opened" : "gated"}, ${b ? "banner" : "no banner"})`,
+      );
+    }
+  }
+  const bom = await openSections(
+    readPageBytes(encoder.encode(variants["a section opening to text with a byte order mark"])),
+    keyring,
+    A,
+  );
+  assertEquals(bom.blocks[0].html, "<p>marked</p>", "the decoder drops the mark, and so do the bytes");
+  assertEquals([...bom.blocks[0].bytes], [...encoder.encode("<p>marked</p>")]);
+  // where bytes cannot be written by position, there is no byte form (renderPage writes the page)
+  assertEquals(encodePage(readPage(PAGES[A]), null, null), null, "read from text");
+  const bomPage = readPageBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode(PAGES[A])]));
+  assertEquals(encodePage(bomPage, null, banner), null, "a byte order mark");
+  const late = readPageBytes(
+    encoder.encode(
+      PAGES[A].replace('<div id="meter-banner"', '<div id="elsewhere"').replace(
+        "</main>",
+        '<div id="meter-banner" hidden></div></main>',
+      ),
+    ),
+  );
+  assertEquals(encodePage(late, null, banner), null, "a banner slot after the sections");
+  assert(encodePage(late, null, null) !== null);
 });

@@ -24,10 +24,11 @@ import { decide, periodSeconds } from "../meter.ts";
 import { encodeMeterCookie, METER_KEYS_VARIABLE, meterSetCookie, readMeterCookie } from "../meter_cookie.ts";
 import { NetworkAllowance, networkKey, networkOf, utcDay } from "../network.ts";
 import {
+  encodePage,
   fillBanner,
   type Opened,
   openSections,
-  readPage,
+  readPageBytes,
   renderPage,
   type StaticPage,
   stripSeals,
@@ -61,7 +62,9 @@ export async function codePage(flow: Flow): Promise<Response> {
     await upstream.body?.cancel();
     return new Response(null, { status: 200, headers: personalisedHeaders(upstream.headers) });
   }
-  const staticHtml = await upstream.text();
+  // read as bytes: a guest's page is written back as bytes (page.ts encodePage)
+  const staticPage = readPageBytes(new Uint8Array(await upstream.arrayBuffer()));
+  const staticHtml = staticPage.html;
   try {
     const seal = await keyringFromEnv(SEAL_KEYS_VARIABLE, "aes-gcm", flow.get);
     if (seal instanceof KeyConfigError) logOnce("gate", `${seal.message}; protected sections stay locked`);
@@ -69,7 +72,7 @@ export async function codePage(flow: Flow): Promise<Response> {
       ...flow,
       pagePath,
       staticHtml,
-      page: readPage(staticHtml),
+      page: staticPage,
       staticHeaders: upstream.headers,
       settings: gateSettings(flow.get, pageSettings(staticHtml)),
       seal: seal instanceof KeyConfigError ? EMPTY_KEYRING : seal,
@@ -83,7 +86,7 @@ export async function codePage(flow: Flow): Promise<Response> {
   }
 }
 
-function respond(html: string, headers: Headers, cookies: string[] = []): Response {
+function respond(html: string | Uint8Array<ArrayBuffer>, headers: Headers, cookies: string[] = []): Response {
   for (const cookie of cookies) headers.append("set-cookie", cookie);
   return new Response(html, { status: 200, headers });
 }
@@ -94,7 +97,8 @@ async function personalise(page: PageFlow): Promise<Response> {
   if (page.page.tags.length === 0) {
     // nothing on this page is metered: no banner; only the header knows the visitor
     if (visitor.kind === "guest") {
-      return respond(page.staticHtml, rewrittenHeaders(page.staticHeaders), cookies);
+      const unchanged = page.page.offsets ? page.page.bytes! : page.staticHtml;
+      return respond(unchanged, rewrittenHeaders(page.staticHeaders), cookies);
     }
     return respond(
       navFor(page.staticHtml, visitor),
@@ -135,9 +139,11 @@ async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
   const headers = personalisedHeaders(page.staticHeaders);
   const banner = (outcome: GuestOutcome, remaining = 0) =>
     guestBanner(outcome, page.settings, page.pagePath, remaining);
-  // the page is written out once, for the outcome it is served with
+  // the page is written out once, for the outcome it is served with, as bytes where it can be
+  const written = (opened: Opened | null, bannerHtml: string | null) =>
+    encodePage(page.page, opened, bannerHtml) ?? renderPage(page.page, opened, bannerHtml);
   const gated = (outcome: GuestOutcome | null, remaining = 0) =>
-    renderPage(page.page, null, outcome === null ? null : banner(outcome, remaining));
+    written(null, outcome === null ? null : banner(outcome, remaining));
   if (page.intent.speculative) return respond(gated(null), headers, cookies); // never seen: never charged
   if (page.intent.framed) return respond(gated("framed"), headers, cookies);
   const meter = await keyringFromEnv(METER_KEYS_VARIABLE, "hmac", page.get);
@@ -155,8 +161,7 @@ async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
   if (unlocked.blocks.length === 0) {
     return respond(gated("not-opened", decision.remaining + (decision.changed ? 1 : 0)), headers, cookies);
   }
-  const full = (outcome: GuestOutcome, remaining: number) =>
-    renderPage(page.page, unlocked, banner(outcome, remaining));
+  const full = (outcome: GuestOutcome, remaining: number) => written(unlocked, banner(outcome, remaining));
   if (!decision.changed) {
     if (read && read.kid !== meter.currentId) {
       // re-sign with the current key (rotation)
