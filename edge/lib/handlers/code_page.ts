@@ -17,7 +17,16 @@ import {
 } from "../banner.ts";
 import { database } from "../db.ts";
 import type { Flow } from "../flow.ts";
-import { isHtml, personalisedHeaders, rewrittenHeaders, secured, staticRequest } from "../headers.ts";
+import {
+  type HeaderEntries,
+  isHtml,
+  personalisedEntries,
+  personalisedHeaders,
+  responseWith,
+  rewrittenEntries,
+  secured,
+  staticRequest,
+} from "../headers.ts";
 import { EMPTY_KEYRING, KeyConfigError, type Keyring, keyringFromEnv } from "../keys.ts";
 import { errorText, logOnce } from "../log.ts";
 import { decide, periodSeconds } from "../meter.ts";
@@ -86,7 +95,12 @@ export async function codePage(flow: Flow): Promise<Response> {
   }
 }
 
-function respond(html: string | Uint8Array<ArrayBuffer>, headers: Headers, cookies: string[] = []): Response {
+function respond(
+  html: string | Uint8Array<ArrayBuffer>,
+  headers: Headers | HeaderEntries,
+  cookies: string[] = [],
+): Response {
+  if (Array.isArray(headers)) return responseWith(html, headers, cookies);
   for (const cookie of cookies) headers.append("set-cookie", cookie);
   return new Response(html, { status: 200, headers });
 }
@@ -98,7 +112,7 @@ async function personalise(page: PageFlow): Promise<Response> {
     // nothing on this page is metered: no banner; only the header knows the visitor
     if (visitor.kind === "guest") {
       const unchanged = page.page.offsets ? page.page.bytes! : page.staticHtml;
-      return respond(unchanged, rewrittenHeaders(page.staticHeaders), cookies);
+      return respond(unchanged, rewrittenEntries(page.staticHeaders), cookies);
     }
     return respond(
       navFor(page.staticHtml, visitor),
@@ -136,7 +150,7 @@ function navFor(html: string, visitor: Visitor): string {
 // ---- guests ---------------------------------------------------------------------------------------
 
 async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
-  const headers = personalisedHeaders(page.staticHeaders);
+  const headers = personalisedEntries(page.staticHeaders);
   const banner = (outcome: GuestOutcome, remaining = 0) =>
     guestBanner(outcome, page.settings, page.pagePath, remaining);
   // the page is written out once, for the outcome it is served with, as bytes where it can be
