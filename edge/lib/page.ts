@@ -63,9 +63,7 @@ interface OpenedBlock {
   /** the locked block, markers included */
   start: number;
   end: number;
-  html: string;
-  /** `html` as UTF-8 */
-  bytes: Uint8Array;
+  section: OpenedSection;
 }
 
 /** The locked blocks of a page that opened, in page order. */
@@ -160,7 +158,7 @@ export async function openSections(
   for (const block of blocks) {
     const plain = await block.opening;
     if (plain !== null) {
-      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, ...plain });
+      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, section: plain });
     }
   }
   return opened;
@@ -212,7 +210,7 @@ export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: 
   if (tags.length === 0 && bannerHtml === null) return html;
   const { pieces, inline } = layout(page, opened, bannerHtml);
   const parts = pieces.map((p) =>
-    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.html
+    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.section.html
   );
   const written = parts.join("");
   return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
@@ -239,7 +237,7 @@ export function encodePage(
       ? encoder.encode(p)
       : Array.isArray(p)
       ? bytes.subarray(offsets(p[0]), offsets(p[1]))
-      : p.bytes
+      : p.section.bytes
   );
   let length = 0;
   for (const part of parts) length += part.length;

@@ -66,3 +66,46 @@ function offsetsOf(bytes: Uint8Array, text: string): ((index: number) => number)
     return index + (lo > 0 ? extra[lo - 1] : 0);
   };
 }
+
+/**
+ * Whether `bytes` is UTF-8 as the fatal TextDecoder reads it (no overlong forms, surrogates,
+ * code points past U+10FFFF or cut sequences): an opened section is checked without being
+ * decoded, since the page takes its bytes.
+ */
+export function isUtf8(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let i = 0;
+  while (i < n) {
+    // runs of ASCII four bytes at a time
+    while (i + 4 <= n && (bytes[i] | bytes[i + 1] | bytes[i + 2] | bytes[i + 3]) < 0x80) i += 4;
+    if (i >= n) break;
+    const b = bytes[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    // the second byte's range depends on the first (WHATWG Encoding, UTF-8 decoder)
+    let more: number;
+    let low = 0x80;
+    let high = 0xbf;
+    if (b >= 0xc2 && b <= 0xdf) more = 1;
+    else if (b >= 0xe0 && b <= 0xef) {
+      more = 2;
+      if (b === 0xe0) low = 0xa0;
+      if (b === 0xed) high = 0x9f;
+    } else if (b >= 0xf0 && b <= 0xf4) {
+      more = 3;
+      if (b === 0xf0) low = 0x90;
+      if (b === 0xf4) high = 0x8f;
+    } else return false;
+    if (i + more >= n) return false; // cut off at the end
+    const second = bytes[i + 1];
+    if (second < low || second > high) return false;
+    for (let k = 2; k <= more; k++) {
+      const c = bytes[i + k];
+      if (c < 0x80 || c > 0xbf) return false;
+    }
+    i += more + 1;
+  }
+  return true;
+}

@@ -187,8 +187,12 @@ Deno.test("page: encodePage writes as bytes exactly what renderPage writes as te
     keyring,
     A,
   );
-  assertEquals(bom.blocks[0].html, "<p>marked</p>", "the decoder drops the mark, and so do the bytes");
-  assertEquals([...bom.blocks[0].bytes], [...encoder.encode("<p>marked</p>")]);
+  assertEquals(
+    bom.blocks[0].section.html,
+    "<p>marked</p>",
+    "the decoder drops the mark, and so do the bytes",
+  );
+  assertEquals([...bom.blocks[0].section.bytes], [...encoder.encode("<p>marked</p>")]);
   // where bytes cannot be written by position, there is no byte form (renderPage writes the page)
   assertEquals(encodePage(readPage(PAGES[A]), null, null), null, "read from text");
   const bomPage = readPageBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode(PAGES[A])]));

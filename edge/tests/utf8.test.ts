@@ -1,5 +1,5 @@
 /** Byte offsets of a decoded page (lib/utf8.ts): the page is searched as text and written as bytes. */
-import { decodePage } from "../lib/utf8.ts";
+import { decodePage, isUtf8 } from "../lib/utf8.ts";
 import { assert, assertEquals } from "./helpers.ts";
 
 const encoder = new TextEncoder();
@@ -56,4 +56,73 @@ Deno.test("utf8: no offsets where the text is not the bytes character for charac
   }
   // a page that holds U+FFFD itself is written from text too (it cannot be told from a replacement)
   assertEquals(decodePage(encoder.encode("a\ufffdb")).offsets, null);
+});
+
+Deno.test("utf8: isUtf8 agrees with the fatal TextDecoder (every 1- and 2-byte text, 3- and 4-byte edges, random texts)", () => {
+  const fatal = new TextDecoder("utf-8", { fatal: true });
+  const decodes = (bytes: Uint8Array) => {
+    try {
+      fatal.decode(bytes);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const check = (bytes: Uint8Array) =>
+    assertEquals(isUtf8(bytes), decodes(bytes), JSON.stringify([...bytes]));
+  check(new Uint8Array(0));
+  for (let a = 0; a < 256; a++) {
+    check(new Uint8Array([a]));
+    for (let b = 0; b < 256; b++) check(new Uint8Array([a, b]));
+  }
+  const edges = [
+    0x00,
+    0x41,
+    0x7f,
+    0x80,
+    0x8f,
+    0x90,
+    0x9f,
+    0xa0,
+    0xbf,
+    0xc0,
+    0xc1,
+    0xc2,
+    0xdf,
+    0xe0,
+    0xed,
+    0xef,
+    0xf0,
+    0xf4,
+    0xf5,
+    0xff,
+  ];
+  for (const a of edges.filter((x) => x >= 0xc0)) {
+    for (const b of edges) {
+      for (const c of edges) {
+        check(new Uint8Array([a, b, c]));
+        for (const d of edges) check(new Uint8Array([a, b, c, d]));
+      }
+    }
+  }
+  const pieces = [
+    [0x41],
+    [0xc3, 0xa9],
+    [0xe2, 0x80, 0xa6],
+    [0xf0, 0x9f, 0x98, 0x80],
+    [0xed, 0xa0, 0x80],
+    [0xff],
+    [0xc3],
+    [0x80],
+  ];
+  for (let i = 0; i < 5000; i++) {
+    const bytes: number[] = [];
+    for (let j = 0; j < (i % 13) + 1; j++) bytes.push(...pieces[(Math.random() * pieces.length) | 0]);
+    check(new Uint8Array(bytes));
+  }
+  // a long text with one bad byte near the end (past the ASCII fast path)
+  const long = new TextEncoder().encode("<p>" + "a".repeat(10001) + "…</p>");
+  assert(isUtf8(long));
+  long[long.length - 5] = 0xff;
+  assert(!isUtf8(long));
 });
