@@ -75,6 +75,15 @@ function offsetsOf(bytes: Uint8Array, text: string): ((index: number) => number)
 export function isUtf8(bytes: Uint8Array): boolean {
   const n = bytes.length;
   let i = 0;
+  // whole aligned 32-bit words of ASCII first (a page is almost all ASCII)
+  const head = Math.min(n, (4 - (bytes.byteOffset & 3)) & 3);
+  while (i < head && bytes[i] < 0x80) i++;
+  if (i === head && n - head >= 64) {
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + head, (n - head) >> 2);
+    let w = 0;
+    while (w < words.length && (words[w] & 0x80808080) === 0) w++;
+    i = head + w * 4;
+  }
   while (i < n) {
     // runs of ASCII four bytes at a time
     while (i + 4 <= n && (bytes[i] | bytes[i + 1] | bytes[i + 2] | bytes[i + 3]) < 0x80) i += 4;
@@ -108,4 +117,48 @@ export function isUtf8(bytes: Uint8Array): boolean {
     i += more + 1;
   }
   return true;
+}
+
+/** `text` (ASCII) as bytes, and the skip table of a Horspool search for it. */
+export interface Needle {
+  bytes: Uint8Array;
+  skip: Int32Array;
+}
+
+export function needle(text: string): Needle {
+  const bytes = new TextEncoder().encode(text);
+  const skip = new Int32Array(256).fill(bytes.length);
+  for (let i = 0; i < bytes.length - 1; i++) skip[bytes[i]] = bytes.length - 1 - i;
+  return { bytes, skip };
+}
+
+/** The first index at or after `from` where `n` occurs in `hay`, or -1 (String.prototype.indexOf for bytes). */
+export function indexOfBytes(hay: Uint8Array, n: Needle, from = 0): number {
+  const { bytes, skip } = n;
+  const last = bytes.length - 1;
+  const tail = bytes[last];
+  for (let i = Math.max(0, from); i + last < hay.length;) {
+    const c = hay[i + last];
+    if (c === tail) {
+      let k = last - 1;
+      while (k >= 0 && hay[i + k] === bytes[k]) k--;
+      if (k < 0) return i;
+    }
+    i += skip[c];
+  }
+  return -1;
+}
+
+/** indexOfBytes for a needle expected close to `from` (no table: each candidate starts with its first byte). */
+export function nearIndexOf(hay: Uint8Array, text: Uint8Array, from: number): number {
+  for (
+    let i = hay.indexOf(text[0], from);
+    i >= 0 && i + text.length <= hay.length;
+    i = hay.indexOf(text[0], i + 1)
+  ) {
+    let k = 1;
+    while (k < text.length && hay[i + k] === text[k]) k++;
+    if (k === text.length) return i;
+  }
+  return -1;
 }

@@ -1,5 +1,5 @@
 /** Byte offsets of a decoded page (lib/utf8.ts): the page is searched as text and written as bytes. */
-import { decodePage, isUtf8 } from "../lib/utf8.ts";
+import { decodePage, indexOfBytes, isUtf8, nearIndexOf, needle } from "../lib/utf8.ts";
 import { assert, assertEquals } from "./helpers.ts";
 
 const encoder = new TextEncoder();
@@ -125,4 +125,49 @@ Deno.test("utf8: isUtf8 agrees with the fatal TextDecoder (every 1- and 2-byte t
   assert(isUtf8(long));
   long[long.length - 5] = 0xff;
   assert(!isUtf8(long));
+});
+
+Deno.test("utf8: byte searches find what String.prototype.indexOf finds (ASCII texts)", () => {
+  const encoder = new TextEncoder();
+  const words = ['data-sealed="', "<section", "</section>", "<!--locked:a-->", "d", "aa", "<"];
+  for (let i = 0; i < 300; i++) {
+    let text = "";
+    for (let j = 0; j < (i % 40) + 1; j++) {
+      text += Math.random() < 0.3
+        ? words[(Math.random() * words.length) | 0]
+        : 'ad<"s-='[(Math.random() * 8) | 0];
+    }
+    const bytes = encoder.encode(text);
+    for (const word of words) {
+      for (const from of [0, 1, 5, text.length >> 1, text.length, text.length + 3]) {
+        const expected = text.indexOf(word, from);
+        assertEquals(
+          indexOfBytes(bytes, needle(word), from),
+          from > text.length ? -1 : expected,
+          `${text} ${word} ${from}`,
+        );
+        assertEquals(
+          nearIndexOf(bytes, encoder.encode(word), from),
+          from > text.length ? -1 : expected,
+          `${text} ${word} ${from}`,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("utf8: isUtf8 on page-sized texts at every alignment, with one bad byte anywhere", () => {
+  const text = new TextEncoder().encode("<p>" + "abcdefgh".repeat(40) + "…é</p>" + "x".repeat(100));
+  const buffer = new Uint8Array(text.length + 4);
+  for (let shift = 0; shift < 4; shift++) {
+    const view = new Uint8Array(buffer.buffer, shift, text.length);
+    view.set(text);
+    assert(isUtf8(view), `shift ${shift}`);
+    for (const at of [0, 1, 2, 3, 4, 63, 64, 65, 200, 323, text.length - 1]) {
+      const saved = view[at];
+      view[at] = 0x80;
+      assertEquals(isUtf8(view), false, `shift ${shift}, bad byte at ${at}`);
+      view[at] = saved;
+    }
+  }
 });
