@@ -19,7 +19,7 @@
  */
 import { escapeHtml } from "./html.ts";
 import { type OpenedSection, openSealedSection, type SealKeyring } from "./seal.ts";
-import { decodePage, indexOfBytes, isUtf8, nearIndexOf, needle } from "./utf8.ts";
+import { decodePage } from "./utf8.ts";
 
 export { escapeHtml };
 
@@ -50,18 +50,11 @@ interface TagMatch {
  * variant of the page (gated, opened, with a banner) is written out from them in one pass.
  */
 export interface StaticPage {
-  /** the page's text (decoded when first asked for, for a page read as bytes) */
-  readonly html: string;
+  html: string;
   tags: TagMatch[];
   /** the bytes `html` was decoded from, when they can be written out by position (utf8.ts) */
   bytes?: Uint8Array<ArrayBuffer>;
   offsets?: ((index: number) => number) | null;
-  /**
-   * "bytes": a page searched as bytes (readPageBytes): every index (tags, blocks, slot) is a
-   * byte offset, and the banner slot, found before the first section, is `slot`
-   */
-  indices?: "bytes";
-  slot?: BannerSlot | null;
 }
 
 interface OpenedBlock {
@@ -70,7 +63,9 @@ interface OpenedBlock {
   /** the locked block, markers included */
   start: number;
   end: number;
-  section: OpenedSection;
+  html: string;
+  /** `html` as UTF-8 */
+  bytes: Uint8Array;
 }
 
 /** The locked blocks of a page that opened, in page order. */
@@ -111,76 +106,10 @@ export function readPage(html: string): StaticPage {
   return { html, tags: sealedTags(html) };
 }
 
-/**
- * The page from the static host's bytes: searched as bytes when it is UTF-8 (without a byte
- * order mark) and its sealed tags and banner slot are plain ASCII where it matters (as the
- * build writes them), so that the text is never made for a guest; otherwise decoded as
- * Response.text() does and searched as text.
- */
+/** The page from the static host's bytes (decoded as Response.text() does). */
 export function readPageBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage {
-  const scanned = scanBytes(bytes);
-  if (scanned) return scanned;
   const { text, offsets } = decodePage(bytes);
   return { html: text, tags: sealedTags(text), bytes, offsets };
-}
-
-const SEALED_NEEDLE = needle(SEALED);
-const SECTION_BYTES = new TextEncoder().encode("<section");
-const bytesDecoder = new TextDecoder();
-
-/** \s for an ASCII byte */
-function isSpace(byte: number): boolean {
-  return byte === 0x20 || (byte >= 0x09 && byte <= 0x0d);
-}
-
-/** sealedTags over the bytes, with byte offsets; null where a non-ASCII character would need the text. */
-function scanBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage | null {
-  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return null;
-  if (!isUtf8(bytes)) return null;
-  const tags: TagMatch[] = [];
-  let from = 0;
-  for (;;) {
-    const attr = indexOfBytes(bytes, SEALED_NEEDLE, from);
-    if (attr < 0) break;
-    const valueEnd = bytes.indexOf(0x22, attr + 13);
-    if (valueEnd < 0) break;
-    const end = bytes.indexOf(0x3e, valueEnd);
-    if (end < 0) break;
-    from = valueEnd + 1;
-    const start = bytes.lastIndexOf(0x3c, attr);
-    if (start < 0 || bytes.lastIndexOf(0x3e, attr) > start || attr === 0) continue;
-    if (bytes[attr - 1] >= 0x80) return null;
-    if (!isSpace(bytes[attr - 1])) continue;
-    if (start + 8 >= bytes.length || SECTION_BYTES.some((b, i) => bytes[start + i] !== b)) continue;
-    const next = bytes[start + 8];
-    if (next >= 0x80) return null;
-    if (!isSpace(next) && next !== 0x3e) continue;
-    const tag = bytesDecoder.decode(bytes.subarray(start, end + 1));
-    if (tag.length !== end + 1 - start) return null; // not ASCII: offsets in the tag would differ
-    tags.push({ start, end: end + 1, tag, attr, valueEnd });
-    from = end + 1;
-  }
-  let slot: BannerSlot | null = null;
-  if (tags.length > 0) {
-    // the banner goes in by position only before the first section (layout): found in that part
-    const head = decodePage(bytes.subarray(0, tags[0].start));
-    const found = bannerSlot(head.text);
-    if (!found || found.close + 6 > head.text.length) return null;
-    const offsets = head.offsets;
-    if (!offsets) return null;
-    slot = { start: offsets(found.start), close: offsets(found.close), tag: found.tag };
-  }
-  let text: string | null = null;
-  return {
-    get html() {
-      return text ??= bytesDecoder.decode(bytes);
-    },
-    tags,
-    bytes,
-    offsets: (index: number) => index,
-    indices: "bytes",
-    slot,
-  };
 }
 
 /** The tag holds one data-sealed attribute (the build writes one): it can be cut out by position. */
@@ -203,38 +132,24 @@ export function countSealed(html: string): number {
   return sealedTags(html).length;
 }
 
-const asciiEncoder = new TextEncoder();
-
-/** indexOf in the page's text, or in its bytes for a page searched as bytes (ASCII needles only). */
-function findIn(page: StaticPage): (text: string, from: number) => number {
-  if (page.indices !== "bytes") {
-    const html = page.html;
-    return (text, from) => html.indexOf(text, from);
-  }
-  const bytes = page.bytes!;
-  return (text, from) => nearIndexOf(bytes, asciiEncoder.encode(text), from);
-}
-
 /** Open each locked block whose seal opens for `pagePath` (nothing of the page is copied). */
 export async function openSections(
   page: StaticPage,
   keyring: SealKeyring,
   pagePath: string,
 ): Promise<Opened> {
-  const { tags } = page;
-  const find = findIn(page);
-  const length = page.indices === "bytes" ? page.bytes!.length : page.html.length;
+  const { html, tags } = page;
   const blocks: { tag: number; start: number; end: number; opening: Promise<OpenedSection | null> }[] = [];
   for (let i = 0; i < tags.length; i++) {
     const t = tags[i];
     const sectionId = SECTION_ATTRIBUTE.exec(t.tag)?.[1];
     if (!sectionId) continue;
-    const sectionEnd = find("</section>", t.end);
-    const limit = sectionEnd < 0 ? length : sectionEnd;
+    const sectionEnd = html.indexOf("</section>", t.end);
+    const limit = sectionEnd < 0 ? html.length : sectionEnd;
     const open = `<!--locked:${sectionId}-->`;
     const close = `<!--/locked:${sectionId}-->`;
-    const start = find(open, t.end);
-    const end = start < 0 ? -1 : find(close, start + open.length);
+    const start = html.indexOf(open, t.end);
+    const end = start < 0 ? -1 : html.indexOf(close, start + open.length);
     if (start < 0 || end < 0 || end + close.length > limit) continue;
     // a block reaching past the next section tag keeps its placeholder
     if (i + 1 < tags.length && end + close.length > tags[i + 1].start) continue;
@@ -245,7 +160,7 @@ export async function openSections(
   for (const block of blocks) {
     const plain = await block.opening;
     if (plain !== null) {
-      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, section: plain });
+      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, ...plain });
     }
   }
   return opened;
@@ -265,13 +180,11 @@ function layout(
   opened: Opened | null,
   bannerHtml: string | null,
 ): { pieces: Piece[]; inline: boolean } {
-  const { tags } = page;
+  const { html, tags } = page;
   const pieces: Piece[] = [];
   let at = 0;
-  const bytes = page.indices === "bytes";
-  const length = bytes ? page.bytes!.length : page.html.length;
-  const slot = bannerHtml === null ? null : bytes ? page.slot ?? null : bannerSlot(page.html);
-  const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : length);
+  const slot = bannerHtml === null ? null : bannerSlot(html);
+  const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : html.length);
   if (inline) {
     pieces.push([0, slot.start], slot.tag, bannerHtml!);
     at = slot.close;
@@ -289,23 +202,17 @@ function layout(
       b++;
     }
   }
-  pieces.push([at, length]);
+  pieces.push([at, html.length]);
   return { pieces, inline };
 }
 
 /** The page as served (see layout), written out as one string. */
 export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
-  const { tags } = page;
-  if (tags.length === 0 && bannerHtml === null) return page.html;
-  if (page.indices === "bytes") {
-    // its indices are byte offsets: the text is the written bytes, decoded
-    if (tags.length === 0) return fillBanner(page.html, bannerHtml!);
-    return bytesDecoder.decode(encodePage(page, opened, bannerHtml)!);
-  }
-  const html = page.html;
+  const { html, tags } = page;
+  if (tags.length === 0 && bannerHtml === null) return html;
   const { pieces, inline } = layout(page, opened, bannerHtml);
   const parts = pieces.map((p) =>
-    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.section.html
+    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.html
   );
   const written = parts.join("");
   return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
@@ -332,7 +239,7 @@ export function encodePage(
       ? encoder.encode(p)
       : Array.isArray(p)
       ? bytes.subarray(offsets(p[0]), offsets(p[1]))
-      : p.section.bytes
+      : p.bytes
   );
   let length = 0;
   for (const part of parts) length += part.length;
@@ -356,15 +263,7 @@ export async function unlockSections(
   return { html: renderPage(page, opened, null), total: opened.total, opened: opened.blocks.length };
 }
 
-interface BannerSlot {
-  start: number;
-  /** where the slot's `</div>` starts */
-  close: number;
-  /** the slot's tag without `hidden` */
-  tag: string;
-}
-
-function bannerSlot(html: string): BannerSlot | null {
+function bannerSlot(html: string): { start: number; close: number; tag: string } | null {
   const match = BANNER_TAG.exec(html);
   if (!match) return null;
   const close = html.indexOf("</div>", match.index + match[0].length);

@@ -8,7 +8,6 @@
 import { b64urlDecode } from "./b64.ts";
 import { aesGcmOpen } from "./fast_crypto.ts";
 import { EMPTY_KEYRING, importKeyring, type Keyring } from "./keys.ts";
-import { isUtf8 } from "./utf8.ts";
 
 export const SEAL_KEYS_VARIABLE = "CODEPAGES_SEAL_KEYS";
 
@@ -32,8 +31,8 @@ export function sealAdditionalData(pagePath: string, sectionId: string): Uint8Ar
 
 /** An opened section: its HTML, and the same as UTF-8 bytes (what a page written as bytes takes). */
 export interface OpenedSection {
-  readonly html: string;
-  readonly bytes: Uint8Array;
+  html: string;
+  bytes: Uint8Array;
 }
 
 /** The section's HTML, or null on any failure (format, unknown key, wrong page/section, tampering). */
@@ -79,19 +78,9 @@ export async function openSealedSection(
   }
 }
 
-/**
- * The plaintext must be UTF-8 as the fatal decoder reads it (checked without decoding: the
- * page takes the bytes); the decoder drops a leading byte order mark, and the bytes lose it too.
- * The HTML is decoded only when asked for.
- */
-function section(plain: Uint8Array): OpenedSection | null {
-  if (!isUtf8(plain)) return null;
-  const bom = plain.length >= 3 && plain[0] === 0xef && plain[1] === 0xbb && plain[2] === 0xbf;
-  let html: string | null = null;
-  return {
-    bytes: bom ? plain.subarray(3) : plain,
-    get html() {
-      return html ??= decoder.decode(plain);
-    },
-  };
+/** The fatal decoder rejects what is not UTF-8 and drops a leading byte order mark: the bytes lose it too. */
+function section(bytes: Uint8Array): OpenedSection {
+  const html = decoder.decode(bytes);
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return { html, bytes: bom ? bytes.subarray(3) : bytes };
 }

@@ -7,7 +7,6 @@
 import { getEnv } from "./env.ts";
 import { METER_LIMITS, type MeterSetting } from "./limits.ts";
 import { logOnce } from "./log.ts";
-import { indexOfBytes, needle } from "./utf8.ts";
 
 export interface GateSettings {
   guestViews: number;
@@ -45,33 +44,12 @@ const PAGE_SETTINGS = /<script type="application\/json" id="codepages-meter">([^
 
 /** The quotas the build wrote into the static page (the site settings), or the defaults. */
 export function pageSettings(html: string): GateSettings {
-  return settingsFrom(PAGE_SETTINGS.exec(html)?.[1]);
-}
-
-const START = needle('<script type="application/json" id="codepages-meter">');
-const REST = /^([^<]{1,500})<\/script>/;
-const decoder = new TextDecoder();
-
-/**
- * pageSettings over the page's bytes: the same first match of PAGE_SETTINGS, its start found
- * in the bytes and the rest matched in the text of the next 2 KB (500 characters and the
- * closing tag take at most 1,509 bytes).
- */
-export function pageSettingsFromBytes(bytes: Uint8Array): GateSettings {
-  for (let at = indexOfBytes(bytes, START); at >= 0; at = indexOfBytes(bytes, START, at + 1)) {
-    const from = at + START.bytes.length;
-    const match = REST.exec(decoder.decode(bytes.subarray(from, from + 2048)));
-    if (match) return settingsFrom(match[1]);
-  }
-  return settingsFrom(undefined);
-}
-
-function settingsFrom(json: string | undefined): GateSettings {
   const settings = { ...DEFAULT_SETTINGS };
-  if (json === undefined) return settings;
+  const match = PAGE_SETTINGS.exec(html);
+  if (!match) return settings;
   let written: Record<string, unknown>;
   try {
-    written = JSON.parse(json);
+    written = JSON.parse(match[1]);
   } catch {
     return settings;
   }

@@ -103,28 +103,3 @@ Deno.test("settings: the page's quotas (from site.yaml) apply, and environment v
     periodDays: 14,
   });
 });
-
-Deno.test("settings: pageSettingsFromBytes reads what pageSettings reads from the text", async () => {
-  const { pageSettings, pageSettingsFromBytes } = await import("../lib/settings.ts");
-  const script = (json: string) => `<script type="application/json" id="codepages-meter">${json}</script>`;
-  const pages = [
-    "<p>no settings</p>",
-    script('{"guest_views": 3, "period_days": 7}'),
-    `<p>é…</p>${script('{"guest_views": 2, "note": "naïve — \u{1F600}"}')}`,
-    script("not json"),
-    script(`{"guest_views": 4, "pad": "${"x".repeat(480)}"}`),
-    script(`{"guest_views": 4, "pad": "${"x".repeat(520)}"}`), // over 500 characters: no match
-    script(`{"guest_views": 4, "pad": "${"…".repeat(490)}"}`), // 500 characters of 3 bytes each
-    `${script('{"a": 1<b>}')}${script('{"guest_views": 5}')}`, // the first does not match, the second does
-    script('{"guest_views": 500}'), // out of range
-    script("").replace("</script>", ""),
-  ];
-  for (const html of pages) {
-    assertEquals(
-      pageSettingsFromBytes(new TextEncoder().encode(html)),
-      pageSettings(html),
-      html.slice(0, 80),
-    );
-  }
-  assertEquals(pageSettingsFromBytes(new TextEncoder().encode(pages[1])).guestViews, 3);
-});

@@ -46,15 +46,14 @@ import { canonicalPagePath } from "../paths.ts";
 import { SEAL_KEYS_VARIABLE } from "../seal.ts";
 import { clearCookie, cookieValues } from "../cookies.ts";
 import { CONTINUE_COOKIE, SESSION_COOKIE } from "../session.ts";
-import { type GateSettings, gateSettings, pageSettings, pageSettingsFromBytes } from "../settings.ts";
+import { type GateSettings, gateSettings, pageSettings } from "../settings.ts";
 import { resolveVisitor, type Visitor } from "../visitor.ts";
 import { chromePage } from "./chrome.ts";
 
 /** A code page request after the static page was read. */
 interface PageFlow extends Flow {
   pagePath: string;
-  /** the static page's text (decoded when first asked for) */
-  readonly staticHtml: string;
+  staticHtml: string;
   /** the static page with its sealed sections found (read once) */
   page: StaticPage;
   staticHeaders: Headers;
@@ -73,23 +72,18 @@ export async function codePage(flow: Flow): Promise<Response> {
     return new Response(null, { status: 200, headers: personalisedHeaders(upstream.headers) });
   }
   // read as bytes: a guest's page is written back as bytes (page.ts encodePage)
-  const bytes = new Uint8Array(await upstream.arrayBuffer());
-  const staticPage = readPageBytes(bytes);
+  const staticPage = readPageBytes(new Uint8Array(await upstream.arrayBuffer()));
+  const staticHtml = staticPage.html;
   try {
     const seal = await keyringFromEnv(SEAL_KEYS_VARIABLE, "aes-gcm", flow.get);
     if (seal instanceof KeyConfigError) logOnce("gate", `${seal.message}; protected sections stay locked`);
     return await personalise({
       ...flow,
       pagePath,
-      get staticHtml() {
-        return staticPage.html;
-      },
+      staticHtml,
       page: staticPage,
       staticHeaders: upstream.headers,
-      settings: gateSettings(
-        flow.get,
-        staticPage.indices === "bytes" ? pageSettingsFromBytes(bytes) : pageSettings(staticPage.html),
-      ),
+      settings: gateSettings(flow.get, pageSettings(staticHtml)),
       seal: seal instanceof KeyConfigError ? EMPTY_KEYRING : seal,
     });
   } catch (error) {
@@ -97,10 +91,7 @@ export async function codePage(flow: Flow): Promise<Response> {
       "gate",
       `serving the gated page after an error: ${error instanceof Error ? error.name : "error"}`,
     );
-    return respond(
-      fillBanner(stripSeals(staticPage.html), UNAVAILABLE),
-      personalisedHeaders(upstream.headers),
-    );
+    return respond(fillBanner(stripSeals(staticHtml), UNAVAILABLE), personalisedHeaders(upstream.headers));
   }
 }
 
