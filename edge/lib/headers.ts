@@ -35,17 +35,19 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
  * may lead to besides this site (the identity provider, which the logout form's redirect ends at).
  */
 export function secure(headers: Headers, formActions: string[] = []): Headers {
-  for (const [name, value] of Object.entries(SECURITY_HEADERS)) headers.set(name, value);
-  if (formActions.length > 0) {
-    headers.set(
-      "Content-Security-Policy",
-      SECURITY_HEADERS["Content-Security-Policy"].replace(
-        "form-action 'self'",
-        `form-action 'self' ${formActions.join(" ")}`,
-      ),
-    );
-  }
+  for (const [name, value] of securityHeaders(formActions)) headers.set(name, value);
   return headers;
+}
+
+const SECURITY_ENTRIES = Object.entries(SECURITY_HEADERS);
+
+function securityHeaders(formActions: string[]): [string, string][] {
+  if (formActions.length === 0) return SECURITY_ENTRIES;
+  const csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
+    "form-action 'self'",
+    `form-action 'self' ${formActions.join(" ")}`,
+  );
+  return SECURITY_ENTRIES.map(([name, value]) => [name, name === "Content-Security-Policy" ? csp : value]);
 }
 
 /**
@@ -92,20 +94,45 @@ const PERSONALISED_DROPS = [
 ];
 
 export function staticRequest(request: Request): Request {
-  const headers = new Headers(request.headers);
-  for (const name of STATIC_REQUEST_DROPS) headers.delete(name);
+  // a request without those headers is copied as it is (the copy is most of the cost)
+  const drop = STATIC_REQUEST_DROPS.some((name) => request.headers.has(name));
+  const headers = drop ? new Headers(request.headers) : request.headers;
+  if (drop) { for (const name of STATIC_REQUEST_DROPS) headers.delete(name); }
   return new Request(request.url, { method: request.method, headers, redirect: "manual" });
+}
+
+/**
+ * Header entries as a Response holds them when it is made from a Headers object: names in
+ * lower case, in the order iterating the Headers gives (by name; values of a repeated name
+ * other than set-cookie joined with ", ").
+ */
+export type HeaderEntries = [string, string][];
+
+/** Headers.set on entries read from a Headers (one entry per name but set-cookie, never set here). */
+function setEntry(entries: HeaderEntries, name: string, value: string): void {
+  const lower = name.toLowerCase();
+  const at = entries.findIndex((entry) => entry[0] === lower);
+  if (at < 0) entries.push([lower, value]);
+  else entries[at] = [lower, value];
+}
+
+function secureEntries(entries: HeaderEntries, formActions: string[]): HeaderEntries {
+  for (const [name, value] of securityHeaders(formActions)) setEntry(entries, name, value);
+  return entries;
 }
 
 /** Headers for a response that depends on the visitor: never stored, varies by cookie, secured. */
 export function personalisedHeaders(from: Headers, formActions: string[] = []): Headers {
-  const headers = new Headers(from);
-  for (const name of PERSONALISED_DROPS) headers.delete(name);
-  headers.set("cache-control", "private, no-store");
+  return new Headers(personalisedEntries(from, formActions));
+}
+
+export function personalisedEntries(from: Headers, formActions: string[] = []): HeaderEntries {
+  const entries: HeaderEntries = [...from].filter((entry) => !PERSONALISED_DROPS.includes(entry[0]));
+  setEntry(entries, "cache-control", "private, no-store");
   const vary = (from.get("vary") ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "");
   if (!vary.includes("*") && !vary.some((v) => v.toLowerCase() === "cookie")) vary.push("Cookie");
-  headers.set("vary", vary.join(", "));
-  return secure(headers, formActions);
+  setEntry(entries, "vary", vary.join(", "));
+  return secureEntries(entries, formActions);
 }
 
 /** Headers of a response the edge writes itself (redirects, auth pages): secured, `no-store` unless said. */
@@ -117,10 +144,37 @@ export function edgeHeaders(init: HeadersInit = {}, cacheControl = "no-store"): 
 
 /** Headers for a body the edge re-emits unchanged in content (still cacheable): secured, no stale length/encoding. */
 export function rewrittenHeaders(from: Headers): Headers {
-  const headers = new Headers(from);
-  headers.delete("content-length");
-  headers.delete("content-encoding");
-  return secure(headers);
+  return new Headers(rewrittenEntries(from));
+}
+
+export function rewrittenEntries(from: Headers): HeaderEntries {
+  const entries: HeaderEntries = [...from].filter((entry) =>
+    entry[0] !== "content-length" && entry[0] !== "content-encoding"
+  );
+  return secureEntries(entries, []);
+}
+
+/**
+ * A 200 response of `body` with `entries` and then `cookies` (set-cookie), holding the same
+ * header list as `new Response(body, { headers })` with a Headers object of them would. For a
+ * byte body the entries are appended to the response's own headers: converting a headers
+ * argument costs several times more (bench/edge_bench.py).
+ */
+export function responseWith(
+  body: string | Uint8Array<ArrayBuffer>,
+  entries: HeaderEntries,
+  cookies: string[],
+): Response {
+  const all = cookies.length === 0
+    ? entries
+    : [...entries, ...cookies.map((c): [string, string] => ["set-cookie", c])];
+  all.sort((a, b) => a[0] > b[0] ? 1 : a[0] < b[0] ? -1 : 0); // stable: set-cookie values keep their order
+  // a string body without a content-type entry gets text/plain from the constructor, as before
+  if (typeof body === "string") return new Response(body, { status: 200, headers: all });
+  const response = new Response(body, { status: 200 });
+  const headers = response.headers;
+  for (const [name, value] of all) headers.append(name, value);
+  return response;
 }
 
 export function isHtml(response: Response): boolean {

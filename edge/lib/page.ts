@@ -18,7 +18,8 @@
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
  */
 import { escapeHtml } from "./html.ts";
-import { openSealed, type SealKeyring } from "./seal.ts";
+import { type OpenedSection, openSealedSection, type SealKeyring } from "./seal.ts";
+import { decodePage } from "./utf8.ts";
 
 export { escapeHtml };
 
@@ -39,9 +40,43 @@ interface TagMatch {
   start: number;
   end: number;
   tag: string;
+  /** where `data-sealed="` starts, and the index of the quote that closes its value */
+  attr: number;
+  valueEnd: number;
+}
+
+/**
+ * A static page read once per request: its sealed section tags are found once, and every
+ * variant of the page (gated, opened, with a banner) is written out from them in one pass.
+ */
+export interface StaticPage {
+  html: string;
+  tags: TagMatch[];
+  /** the bytes `html` was decoded from, when they can be written out by position (utf8.ts) */
+  bytes?: Uint8Array<ArrayBuffer>;
+  offsets?: ((index: number) => number) | null;
+}
+
+interface OpenedBlock {
+  /** index of the section's tag in StaticPage.tags */
+  tag: number;
+  /** the locked block, markers included */
+  start: number;
+  end: number;
+  html: string;
+  /** `html` as UTF-8 */
+  bytes: Uint8Array;
+}
+
+/** The locked blocks of a page that opened, in page order. */
+export interface Opened {
+  /** protected sections with a seal on the page */
+  total: number;
+  blocks: OpenedBlock[];
 }
 
 const WHITESPACE = /\s/;
+const SEALED = 'data-sealed="';
 
 /**
  * The sealed section tags of a page, as SEALED_SECTION_TAG would match them, found with
@@ -51,7 +86,7 @@ function sealedTags(html: string): TagMatch[] {
   const tags: TagMatch[] = [];
   let from = 0;
   for (;;) {
-    const attr = html.indexOf('data-sealed="', from);
+    const attr = html.indexOf(SEALED, from);
     if (attr < 0) break;
     const valueEnd = html.indexOf('"', attr + 13);
     if (valueEnd < 0) break;
@@ -61,24 +96,35 @@ function sealedTags(html: string): TagMatch[] {
     const start = html.lastIndexOf("<", attr);
     if (start < 0 || html.lastIndexOf(">", attr) > start || !WHITESPACE.test(html[attr - 1])) continue;
     if (!html.startsWith("<section", start) || !/[\s>]/.test(html[start + 8])) continue;
-    tags.push({ start, end: end + 1, tag: html.slice(start, end + 1) });
+    tags.push({ start, end: end + 1, tag: html.slice(start, end + 1), attr, valueEnd });
     from = end + 1;
   }
   return tags;
 }
 
+export function readPage(html: string): StaticPage {
+  return { html, tags: sealedTags(html) };
+}
+
+/** The page from the static host's bytes (decoded as Response.text() does). */
+export function readPageBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage {
+  const { text, offsets } = decodePage(bytes);
+  return { html: text, tags: sealedTags(text), bytes, offsets };
+}
+
+/** The tag holds one data-sealed attribute (the build writes one): it can be cut out by position. */
+function singleSeal(t: TagMatch): boolean {
+  return t.tag.indexOf(SEALED) === t.attr - t.start && t.tag.indexOf(SEALED, t.valueEnd - t.start) < 0;
+}
+
+function tokenOf(t: TagMatch): string {
+  if (!singleSeal(t)) return /\sdata-sealed="([^"]*)"/.exec(t.tag)![1];
+  return t.tag.slice(t.attr + 13 - t.start, t.valueEnd - t.start);
+}
+
 /** Remove every data-sealed attribute (the output of a personalised response carries none). */
 export function stripSeals(html: string): string {
-  const tags = sealedTags(html);
-  if (tags.length === 0) return html;
-  const parts: string[] = [];
-  let at = 0;
-  for (const t of tags) {
-    parts.push(html.slice(at, t.start), t.tag.replace(SEALED_ATTRIBUTE, ""));
-    at = t.end;
-  }
-  parts.push(html.slice(at));
-  return parts.join("");
+  return renderPage(readPage(html), null, null);
 }
 
 /** Count the sealed sections of a page. */
@@ -86,14 +132,124 @@ export function countSealed(html: string): number {
   return sealedTags(html).length;
 }
 
-interface Block {
-  tagStart: number;
-  tagEnd: number;
-  tag: string;
-  /** the locked block, markers included; absent when the markers are missing */
-  lockedStart: number;
-  lockedEnd: number;
-  opening: Promise<string | null>;
+/** Open each locked block whose seal opens for `pagePath` (nothing of the page is copied). */
+export async function openSections(
+  page: StaticPage,
+  keyring: SealKeyring,
+  pagePath: string,
+): Promise<Opened> {
+  const { html, tags } = page;
+  const blocks: { tag: number; start: number; end: number; opening: Promise<OpenedSection | null> }[] = [];
+  for (let i = 0; i < tags.length; i++) {
+    const t = tags[i];
+    const sectionId = SECTION_ATTRIBUTE.exec(t.tag)?.[1];
+    if (!sectionId) continue;
+    const sectionEnd = html.indexOf("</section>", t.end);
+    const limit = sectionEnd < 0 ? html.length : sectionEnd;
+    const open = `<!--locked:${sectionId}-->`;
+    const close = `<!--/locked:${sectionId}-->`;
+    const start = html.indexOf(open, t.end);
+    const end = start < 0 ? -1 : html.indexOf(close, start + open.length);
+    if (start < 0 || end < 0 || end + close.length > limit) continue;
+    // a block reaching past the next section tag keeps its placeholder
+    if (i + 1 < tags.length && end + close.length > tags[i + 1].start) continue;
+    const opening = openSealedSection(keyring, tokenOf(t), pagePath, sectionId);
+    blocks.push({ tag: i, start, end: end + close.length, opening });
+  }
+  const opened: Opened = { total: tags.length, blocks: [] };
+  for (const block of blocks) {
+    const plain = await block.opening;
+    if (plain !== null) {
+      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, ...plain });
+    }
+  }
+  return opened;
+}
+
+/** What a page is written from, in order: ranges of the static page, inserted text, opened sections. */
+type Piece = [from: number, to: number] | string | OpenedBlock;
+
+/**
+ * The pieces of the page as served: seals removed, the `opened` blocks in place of their
+ * placeholders and `bannerHtml` in the banner slot. The banner goes in by position when its
+ * slot lies before the first section (where the build puts it); `inline` false: it is to be
+ * filled into the written page, as fillBanner always did.
+ */
+function layout(
+  page: StaticPage,
+  opened: Opened | null,
+  bannerHtml: string | null,
+): { pieces: Piece[]; inline: boolean } {
+  const { html, tags } = page;
+  const pieces: Piece[] = [];
+  let at = 0;
+  const slot = bannerHtml === null ? null : bannerSlot(html);
+  const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : html.length);
+  if (inline) {
+    pieces.push([0, slot.start], slot.tag, bannerHtml!);
+    at = slot.close;
+  }
+  const blocks = opened?.blocks ?? [];
+  let b = 0;
+  for (let i = 0; i < tags.length; i++) {
+    const t = tags[i];
+    if (singleSeal(t)) pieces.push([at, t.attr - 1], [t.valueEnd + 1, t.end]);
+    else pieces.push([at, t.start], t.tag.replace(SEALED_ATTRIBUTE, ""));
+    at = t.end;
+    if (b < blocks.length && blocks[b].tag === i) {
+      pieces.push([at, blocks[b].start], blocks[b]);
+      at = blocks[b].end;
+      b++;
+    }
+  }
+  pieces.push([at, html.length]);
+  return { pieces, inline };
+}
+
+/** The page as served (see layout), written out as one string. */
+export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
+  const { html, tags } = page;
+  if (tags.length === 0 && bannerHtml === null) return html;
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  const parts = pieces.map((p) =>
+    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.html
+  );
+  const written = parts.join("");
+  return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The same page as UTF-8 bytes, copied from the static page's bytes by position; null when
+ * the page was not read from bytes that allow it (readPageBytes) or the banner cannot go in
+ * by position: renderPage writes those.
+ */
+export function encodePage(
+  page: StaticPage,
+  opened: Opened | null,
+  bannerHtml: string | null,
+): Uint8Array<ArrayBuffer> | null {
+  const { bytes, offsets } = page;
+  if (!bytes || !offsets) return null;
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  if (bannerHtml !== null && !inline) return null;
+  const parts = pieces.map((p) =>
+    typeof p === "string"
+      ? encoder.encode(p)
+      : Array.isArray(p)
+      ? bytes.subarray(offsets(p[0]), offsets(p[1]))
+      : p.bytes
+  );
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
 }
 
 /** Replace each locked block whose seal opens for `pagePath` with the opened HTML. */
@@ -102,59 +258,22 @@ export async function unlockSections(
   keyring: SealKeyring,
   pagePath: string,
 ): Promise<Unlocked> {
-  const blocks: Block[] = [];
-  for (const match of sealedTags(html)) {
-    const tag = match.tag;
-    const tagStart = match.start;
-    const tagEnd = match.end;
-    const sectionId = SECTION_ATTRIBUTE.exec(tag)?.[1];
-    const token = /\sdata-sealed="([^"]*)"/.exec(tag)![1];
-    let lockedStart = -1;
-    let lockedEnd = -1;
-    let opening: Promise<string | null> = Promise.resolve(null);
-    if (sectionId) {
-      const sectionEnd = html.indexOf("</section>", tagEnd);
-      const limit = sectionEnd < 0 ? html.length : sectionEnd;
-      const open = `<!--locked:${sectionId}-->`;
-      const close = `<!--/locked:${sectionId}-->`;
-      const start = html.indexOf(open, tagEnd);
-      const end = start < 0 ? -1 : html.indexOf(close, start + open.length);
-      if (start >= 0 && end >= 0 && end + close.length <= limit) {
-        lockedStart = start;
-        lockedEnd = end + close.length;
-        opening = openSealed(keyring, token, pagePath, sectionId);
-      }
-    }
-    blocks.push({ tagStart, tagEnd, tag, lockedStart, lockedEnd, opening });
-  }
-  for (let i = 0; i + 1 < blocks.length; i++) {
-    if (blocks[i].lockedEnd > blocks[i + 1].tagStart) blocks[i].lockedStart = -1; // overlapping: keep placeholder
-  }
-  const opened = await Promise.all(blocks.map((b) => b.opening));
-  const parts: string[] = [];
-  let at = 0;
-  let count = 0;
-  blocks.forEach((block, i) => {
-    parts.push(html.slice(at, block.tagStart), block.tag.replace(SEALED_ATTRIBUTE, ""));
-    at = block.tagEnd;
-    const plain = opened[i];
-    if (plain !== null && block.lockedStart >= 0) {
-      parts.push(html.slice(at, block.lockedStart), plain);
-      at = block.lockedEnd;
-      count++;
-    }
-  });
-  parts.push(html.slice(at));
-  return { html: parts.join(""), total: blocks.length, opened: count };
+  const page = readPage(html);
+  const opened = await openSections(page, keyring, pagePath);
+  return { html: renderPage(page, opened, null), total: opened.total, opened: opened.blocks.length };
+}
+
+function bannerSlot(html: string): { start: number; close: number; tag: string } | null {
+  const match = BANNER_TAG.exec(html);
+  if (!match) return null;
+  const close = html.indexOf("</div>", match.index + match[0].length);
+  if (close < 0) return null;
+  return { start: match.index, close, tag: match[0].replace(HIDDEN_ATTRIBUTE, "") };
 }
 
 /** Put `bannerHtml` (built from escaped parts, banner.ts) into the meter banner slot and show it. */
 export function fillBanner(html: string, bannerHtml: string): string {
-  const match = BANNER_TAG.exec(html);
-  if (!match) return html;
-  const tagEnd = match.index + match[0].length;
-  const close = html.indexOf("</div>", tagEnd);
-  if (close < 0) return html;
-  const tag = match[0].replace(HIDDEN_ATTRIBUTE, "");
-  return html.slice(0, match.index) + tag + bannerHtml + html.slice(close);
+  const slot = bannerSlot(html);
+  if (!slot) return html;
+  return html.slice(0, slot.start) + slot.tag + bannerHtml + html.slice(slot.close);
 }

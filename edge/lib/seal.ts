@@ -29,6 +29,12 @@ export function sealAdditionalData(pagePath: string, sectionId: string): Uint8Ar
   return encoder.encode(`codepages/v1|${pagePath}|${sectionId}`);
 }
 
+/** An opened section: its HTML, and the same as UTF-8 bytes (what a page written as bytes takes). */
+export interface OpenedSection {
+  html: string;
+  bytes: Uint8Array;
+}
+
 /** The section's HTML, or null on any failure (format, unknown key, wrong page/section, tampering). */
 export async function openSealed(
   keyring: SealKeyring,
@@ -36,6 +42,16 @@ export async function openSealed(
   pagePath: string,
   sectionId: string,
 ): Promise<string | null> {
+  return (await openSealedSection(keyring, token, pagePath, sectionId))?.html ?? null;
+}
+
+/** openSealed, with the plaintext's bytes too (not UTF-8: null, as for any failure). */
+export async function openSealedSection(
+  keyring: SealKeyring,
+  token: string,
+  pagePath: string,
+  sectionId: string,
+): Promise<OpenedSection | null> {
   try {
     if (token.length > MAX_TOKEN_CHARS || !SECTION_ID.test(sectionId)) return null;
     // v1.<kid>.<nonce>.<ciphertext>: the decoder checks the alphabet (no regex over kilobytes)
@@ -49,15 +65,22 @@ export async function openSealed(
     const raw = keyring.raw?.get(parts[1]);
     if (raw) {
       const opened = aesGcmOpen(raw, nonce, sealed, sealAdditionalData(pagePath, sectionId));
-      if (opened !== undefined) return opened === null ? null : decoder.decode(opened);
+      if (opened !== undefined) return opened === null ? null : section(opened);
     }
     const plain = await crypto.subtle.decrypt(
       { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath, sectionId), tagLength: 128 },
       key,
       sealed,
     );
-    return decoder.decode(plain);
+    return section(new Uint8Array(plain));
   } catch {
     return null;
   }
+}
+
+/** The fatal decoder rejects what is not UTF-8 and drops a leading byte order mark: the bytes lose it too. */
+function section(bytes: Uint8Array): OpenedSection {
+  const html = decoder.decode(bytes);
+  const bom = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+  return { html, bytes: bom ? bytes.subarray(3) : bytes };
 }

@@ -80,3 +80,91 @@ Deno.test("return addresses (attack): normalised once to a same-site path a Loca
     new Headers({ location: result }); // a ByteString: no exception
   }
 });
+
+Deno.test("headers: entries and responseWith give the response the old Headers construction gave", async () => {
+  const { personalisedEntries, responseWith, rewrittenEntries, secure, staticRequest } = await import(
+    "../lib/headers.ts"
+  );
+  // the construction the entries replace, step by step
+  const personalisedBefore = (from: Headers, formActions: string[]) => {
+    const headers = new Headers(from);
+    for (
+      const name of [
+        "etag",
+        "last-modified",
+        "content-length",
+        "content-encoding",
+        "content-range",
+        "accept-ranges",
+        "age",
+        "expires",
+        "cdn-cache-control",
+        "netlify-cdn-cache-control",
+        "netlify-vary",
+        "set-cookie",
+      ]
+    ) headers.delete(name);
+    headers.set("cache-control", "private, no-store");
+    const vary = (from.get("vary") ?? "").split(",").map((v) => v.trim()).filter((v) => v !== "");
+    if (!vary.includes("*") && !vary.some((v) => v.toLowerCase() === "cookie")) vary.push("Cookie");
+    headers.set("vary", vary.join(", "));
+    return secure(headers, formActions);
+  };
+  const rewrittenBefore = (from: Headers) => {
+    const headers = new Headers(from);
+    headers.delete("content-length");
+    headers.delete("content-encoding");
+    return secure(headers);
+  };
+  const upstreams: Record<string, string>[] = [
+    { "content-type": "text/html; charset=UTF-8", etag: '"e"', "cache-control": "public" },
+    { "Content-Type": "text/html", Vary: "Accept-Encoding", "X-Frame-Options": "DENY", "set-cookie": "u=1" },
+    {
+      "content-type": "text/html",
+      vary: "*",
+      "content-length": "10",
+      "x-extra": "a",
+      "strict-transport-security": "x",
+    },
+    { "content-type": "text/html", vary: "cookie, Accept" },
+    {},
+  ];
+  const same = async (a: Response, b: Response, message: string) => {
+    assertEquals([...a.headers], [...b.headers], message);
+    assertEquals(a.headers.getSetCookie(), b.headers.getSetCookie(), message);
+    assertEquals([a.status, await a.text()], [b.status, await b.text()], message);
+  };
+  for (const init of upstreams) {
+    const from = new Headers(init);
+    from.append("set-cookie", "second=2");
+    for (const cookies of [[], ["a=1; Path=/"], ["a=1", "b=2"]]) {
+      for (const body of ["<p>text</p>", new TextEncoder().encode("<p>bytes</p>")]) {
+        for (const formActions of [[], ["https://id.example"]]) {
+          const before = personalisedBefore(from, formActions);
+          for (const c of cookies) before.append("set-cookie", c);
+          const message = `${JSON.stringify(init)} ${cookies} ${typeof body} ${formActions}`;
+          await same(
+            responseWith(body, personalisedEntries(from, formActions), cookies),
+            new Response(body, { status: 200, headers: before }),
+            message,
+          );
+        }
+        const before = rewrittenBefore(from);
+        for (const c of cookies) before.append("set-cookie", c);
+        await same(
+          responseWith(body, rewrittenEntries(from), cookies),
+          new Response(body, { status: 200, headers: before }),
+          `rewritten ${JSON.stringify(init)}`,
+        );
+      }
+    }
+  }
+  // a request with conditional headers loses them; one without is passed on with the same headers
+  const plain = new Request("https://codepages.test/cpt/623/62326/", { headers: { accept: "text/html" } });
+  assertEquals([...staticRequest(plain).headers], [...plain.headers]);
+  assertEquals(staticRequest(plain).redirect, "manual");
+  const conditional = new Request("https://codepages.test/x", {
+    headers: { "if-none-match": "e", range: "bytes=0-1" },
+  });
+  assertEquals([...staticRequest(conditional).headers], []);
+});

@@ -1,6 +1,28 @@
-import { countSealed, escapeHtml, fillBanner, stripSeals, unlockSections } from "../lib/page.ts";
+import {
+  countSealed,
+  encodePage,
+  escapeHtml,
+  fillBanner,
+  openSections,
+  readPage,
+  readPageBytes,
+  renderPage,
+  stripSeals,
+  unlockSections,
+} from "../lib/page.ts";
 import { EMPTY_SEAL_KEYRING, importSealKeys } from "../lib/seal.ts";
-import { A, assert, assertEquals, B, bannerOf, KEYS, MARKER, PAGES, PLAINTEXTS } from "./helpers.ts";
+import {
+  A,
+  assert,
+  assertEquals,
+  B,
+  bannerOf,
+  KEYS,
+  MARKER,
+  PAGES,
+  PLAINTEXTS,
+  sealForTest,
+} from "./helpers.ts";
 
 Deno.test("page: unlockSections opens every section in place and removes the seals", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
@@ -80,4 +102,105 @@ Deno.test("page: fillBanner puts the banner's markup (built from escaped parts) 
     fillBanner('<div id="meter-banner" hidden="">old</div><div id="meter-banner" hidden></div>', "t"),
     '<div id="meter-banner">t</div><div id="meter-banner" hidden></div>',
   );
+});
+
+Deno.test("page: renderPage writes in one pass what unlocking, then filling the banner, writes", async () => {
+  const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
+  const slot = /<div id="meter-banner"[^>]*><\/div>/;
+  const banner = "<p>banner</p>";
+  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const variants: Record<string, string> = {
+    "as built": PAGES[A],
+    "banner slot after the sections": PAGES[A].replace(slot, "").replace(
+      "</main>",
+      '<div id="meter-banner" hidden></div></main>',
+    ),
+    "no banner slot": PAGES[A].replace(slot, ""),
+    "banner slot never closed": PAGES[A].replace(slot, '<div id="meter-banner" hidden>'),
+    "two seals in one tag": PAGES[A].replace(
+      `data-sealed="${token}"`,
+      `data-sealed="${token}" data-sealed="v1.k1.x.y"`,
+    ),
+    "a seal-like attribute before the seal": PAGES[A].replace(
+      ` data-sealed="${token}"`,
+      ` xdata-sealed="abc" data-sealed="${token}"`,
+    ),
+    "a locked block reaching into the next section": PAGES[A].replace("<!--/locked:summary-->", "")
+      .replace(/(<section[^>]*data-section="coding-tips")/, "<!--/locked:summary-->$1"),
+  };
+  for (const [name, html] of Object.entries(variants)) {
+    const page = readPage(html);
+    const opened = await openSections(page, keyring, A);
+    const unlocked = await unlockSections(html, keyring, A);
+    assertEquals(opened.blocks.length, unlocked.opened, name);
+    assertEquals(renderPage(page, opened, banner), fillBanner(unlocked.html, banner), name);
+    assertEquals(renderPage(page, null, banner), fillBanner(stripSeals(html), banner), name);
+    assertEquals(renderPage(page, opened, null), unlocked.html, name);
+    assert(!/\sdata-sealed=/.test(renderPage(page, opened, banner)), name);
+  }
+  assertEquals((await openSections(readPage(variants["as built"]), keyring, A)).blocks.length, 6);
+  assertEquals((await openSections(readPage(variants["two seals in one tag"]), keyring, A)).blocks.length, 6);
+  const overlap = await openSections(
+    readPage(variants["a locked block reaching into the next section"]),
+    keyring,
+    A,
+  );
+  assertEquals(overlap.blocks.length, 5, "the block that reaches past the next section tag stays locked");
+  // a banner slot inside opened text is where fillBanner finds it, when the page's own slot comes later
+  const late = variants["banner slot after the sections"];
+  const rendered = renderPage(readPage(late), await openSections(readPage(late), keyring, A), banner);
+  assertEquals(rendered.split(banner).length, 2);
+  assertEquals(renderPage(readPage("<p>nothing sealed</p>"), null, null), "<p>nothing sealed</p>");
+});
+
+Deno.test("page: encodePage writes as bytes exactly what renderPage writes as text", async () => {
+  const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
+  const banner = "<p>banner — “quoted” \u{1F600}</p>";
+  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const fresh = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "<p>\u{1F600} naïve — ok</p>");
+  const withBom = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "\ufeff<p>marked</p>");
+  const variants: Record<string, string> = {
+    "as built": PAGES[A],
+    "characters of every length before the sections": PAGES[A].replace("<main", "<p>é … \u{1F600}</p><main"),
+    "a section opening to 4-byte characters": PAGES[A].replace(token, fresh),
+    "a section opening to text with a byte order mark": PAGES[A].replace(token, withBom),
+    "two seals in one tag": PAGES[A].replace(
+      `data-sealed="${token}"`,
+      `data-sealed="${token}" data-sealed="x"`,
+    ),
+  };
+  const encoder = new TextEncoder();
+  for (const [name, html] of Object.entries(variants)) {
+    const page = readPageBytes(encoder.encode(html));
+    assertEquals(page.html, html, name);
+    const opened = await openSections(page, keyring, A);
+    for (const [o, b] of [[opened, banner], [opened, null], [null, banner], [null, null]] as const) {
+      assertEquals(
+        [...encodePage(page, o, b)!],
+        [...encoder.encode(renderPage(page, o, b))],
+        `${name} (${o ? "opened" : "gated"}, ${b ? "banner" : "no banner"})`,
+      );
+    }
+  }
+  const bom = await openSections(
+    readPageBytes(encoder.encode(variants["a section opening to text with a byte order mark"])),
+    keyring,
+    A,
+  );
+  assertEquals(bom.blocks[0].html, "<p>marked</p>", "the decoder drops the mark, and so do the bytes");
+  assertEquals([...bom.blocks[0].bytes], [...encoder.encode("<p>marked</p>")]);
+  // where bytes cannot be written by position, there is no byte form (renderPage writes the page)
+  assertEquals(encodePage(readPage(PAGES[A]), null, null), null, "read from text");
+  const bomPage = readPageBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode(PAGES[A])]));
+  assertEquals(encodePage(bomPage, null, banner), null, "a byte order mark");
+  const late = readPageBytes(
+    encoder.encode(
+      PAGES[A].replace('<div id="meter-banner"', '<div id="elsewhere"').replace(
+        "</main>",
+        '<div id="meter-banner" hidden></div></main>',
+      ),
+    ),
+  );
+  assertEquals(encodePage(late, null, banner), null, "a banner slot after the sections");
+  assert(encodePage(late, null, null) !== null);
 });

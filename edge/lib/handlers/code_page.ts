@@ -17,13 +17,31 @@ import {
 } from "../banner.ts";
 import { database } from "../db.ts";
 import type { Flow } from "../flow.ts";
-import { isHtml, personalisedHeaders, rewrittenHeaders, secured, staticRequest } from "../headers.ts";
+import {
+  type HeaderEntries,
+  isHtml,
+  personalisedEntries,
+  personalisedHeaders,
+  responseWith,
+  rewrittenEntries,
+  secured,
+  staticRequest,
+} from "../headers.ts";
 import { EMPTY_KEYRING, KeyConfigError, type Keyring, keyringFromEnv } from "../keys.ts";
 import { errorText, logOnce } from "../log.ts";
 import { decide, periodSeconds } from "../meter.ts";
 import { encodeMeterCookie, METER_KEYS_VARIABLE, meterSetCookie, readMeterCookie } from "../meter_cookie.ts";
 import { NetworkAllowance, networkKey, networkOf, utcDay } from "../network.ts";
-import { countSealed, fillBanner, stripSeals, type Unlocked, unlockSections } from "../page.ts";
+import {
+  encodePage,
+  fillBanner,
+  type Opened,
+  openSections,
+  readPageBytes,
+  renderPage,
+  type StaticPage,
+  stripSeals,
+} from "../page.ts";
 import { canonicalPagePath } from "../paths.ts";
 import { SEAL_KEYS_VARIABLE } from "../seal.ts";
 import { clearCookie, cookieValues } from "../cookies.ts";
@@ -36,6 +54,8 @@ import { chromePage } from "./chrome.ts";
 interface PageFlow extends Flow {
   pagePath: string;
   staticHtml: string;
+  /** the static page with its sealed sections found (read once) */
+  page: StaticPage;
   staticHeaders: Headers;
   settings: GateSettings;
   seal: Keyring;
@@ -51,7 +71,9 @@ export async function codePage(flow: Flow): Promise<Response> {
     await upstream.body?.cancel();
     return new Response(null, { status: 200, headers: personalisedHeaders(upstream.headers) });
   }
-  const staticHtml = await upstream.text();
+  // read as bytes: a guest's page is written back as bytes (page.ts encodePage)
+  const staticPage = readPageBytes(new Uint8Array(await upstream.arrayBuffer()));
+  const staticHtml = staticPage.html;
   try {
     const seal = await keyringFromEnv(SEAL_KEYS_VARIABLE, "aes-gcm", flow.get);
     if (seal instanceof KeyConfigError) logOnce("gate", `${seal.message}; protected sections stay locked`);
@@ -59,6 +81,7 @@ export async function codePage(flow: Flow): Promise<Response> {
       ...flow,
       pagePath,
       staticHtml,
+      page: staticPage,
       staticHeaders: upstream.headers,
       settings: gateSettings(flow.get, pageSettings(staticHtml)),
       seal: seal instanceof KeyConfigError ? EMPTY_KEYRING : seal,
@@ -72,7 +95,12 @@ export async function codePage(flow: Flow): Promise<Response> {
   }
 }
 
-function respond(html: string, headers: Headers, cookies: string[] = []): Response {
+function respond(
+  html: string | Uint8Array<ArrayBuffer>,
+  headers: Headers | HeaderEntries,
+  cookies: string[] = [],
+): Response {
+  if (Array.isArray(headers)) return responseWith(html, headers, cookies);
   for (const cookie of cookies) headers.append("set-cookie", cookie);
   return new Response(html, { status: 200, headers });
 }
@@ -80,10 +108,11 @@ function respond(html: string, headers: Headers, cookies: string[] = []): Respon
 async function personalise(page: PageFlow): Promise<Response> {
   const visitor = await resolveVisitor(page);
   const cookies = visitor.kind === "guest" && visitor.staleCookie ? [clearCookie(SESSION_COOKIE)] : [];
-  if (countSealed(page.staticHtml) === 0) {
+  if (page.page.tags.length === 0) {
     // nothing on this page is metered: no banner; only the header knows the visitor
     if (visitor.kind === "guest") {
-      return respond(page.staticHtml, rewrittenHeaders(page.staticHeaders), cookies);
+      const unchanged = page.page.offsets ? page.page.bytes! : page.staticHtml;
+      return respond(unchanged, rewrittenEntries(page.staticHeaders), cookies);
     }
     return respond(
       navFor(page.staticHtml, visitor),
@@ -91,7 +120,10 @@ async function personalise(page: PageFlow): Promise<Response> {
     );
   }
   if (visitor.kind === "unknown") {
-    const html = accountNav(stripSeals(page.staticHtml), { name: visitor.cookie.name, subscriber: false });
+    const html = accountNav(renderPage(page.page, null, null), {
+      name: visitor.cookie.name,
+      subscriber: false,
+    });
     return respond(fillBanner(html, UNAVAILABLE), personalisedHeaders(page.staticHeaders, formActions(page)));
   }
   if (visitor.kind === "account") return await accountPage(page, visitor);
@@ -118,31 +150,32 @@ function navFor(html: string, visitor: Visitor): string {
 // ---- guests ---------------------------------------------------------------------------------------
 
 async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
-  const headers = personalisedHeaders(page.staticHeaders);
-  const gated = stripSeals(page.staticHtml);
+  const headers = personalisedEntries(page.staticHeaders);
   const banner = (outcome: GuestOutcome, remaining = 0) =>
     guestBanner(outcome, page.settings, page.pagePath, remaining);
-  if (page.intent.speculative) return respond(gated, headers, cookies); // never seen: never charged
-  if (page.intent.framed) return respond(fillBanner(gated, banner("framed")), headers, cookies);
+  // the page is written out once, for the outcome it is served with, as bytes where it can be
+  const written = (opened: Opened | null, bannerHtml: string | null) =>
+    encodePage(page.page, opened, bannerHtml) ?? renderPage(page.page, opened, bannerHtml);
+  const gated = (outcome: GuestOutcome | null, remaining = 0) =>
+    written(null, outcome === null ? null : banner(outcome, remaining));
+  if (page.intent.speculative) return respond(gated(null), headers, cookies); // never seen: never charged
+  if (page.intent.framed) return respond(gated("framed"), headers, cookies);
   const meter = await keyringFromEnv(METER_KEYS_VARIABLE, "hmac", page.get);
   if (meter instanceof KeyConfigError) {
     logOnce("gate", `${meter.message}: every code page is served gated`);
-    return respond(fillBanner(gated, banner("unavailable")), headers, cookies);
+    return respond(gated("unavailable"), headers, cookies);
   }
   const quota = { guestViews: page.settings.guestViews, periodDays: page.settings.periodDays };
   const read = await readMeterCookie(page.request.headers.get("cookie"), meter, page.now);
   const decision = await decide(quota, read?.state ?? null, page.pagePath, page.now);
   const maxAge = periodSeconds(quota);
-  if (!decision.allowed) return respond(fillBanner(gated, banner("exhausted")), headers, cookies);
+  if (!decision.allowed) return respond(gated("exhausted"), headers, cookies);
 
-  const unlocked = await unlockSections(page.staticHtml, page.seal, page.pagePath);
-  if (unlocked.opened === 0) {
-    return respond(
-      fillBanner(gated, banner("not-opened", decision.remaining + (decision.changed ? 1 : 0))),
-      headers,
-      cookies,
-    );
+  const unlocked = await openSections(page.page, page.seal, page.pagePath);
+  if (unlocked.blocks.length === 0) {
+    return respond(gated("not-opened", decision.remaining + (decision.changed ? 1 : 0)), headers, cookies);
   }
+  const full = (outcome: GuestOutcome, remaining: number) => written(unlocked, banner(outcome, remaining));
   if (!decision.changed) {
     if (read && read.kid !== meter.currentId) {
       // re-sign with the current key (rotation)
@@ -150,7 +183,7 @@ async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
         meterSetCookie(await encodeMeterCookie({ ...read.state, issuedAt: page.now }, meter), maxAge),
       );
     }
-    return respond(fillBanner(unlocked.html, banner("reopened", decision.remaining)), headers, cookies);
+    return respond(full("reopened", decision.remaining), headers, cookies);
   }
   // a fresh view: the network's daily allowance first (when a database keeps it)
   const db = database(page.get);
@@ -159,13 +192,13 @@ async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
       const day = utcDay(page.now);
       const key = await networkKey(meter, networkOf(page.ip), day);
       const network = await new NetworkAllowance(db).view(key, day, page.settings.networkDailyViews);
-      if (!network.allowed) return respond(fillBanner(gated, banner("network-exhausted")), headers, cookies);
+      if (!network.allowed) return respond(gated("network-exhausted"), headers, cookies);
     } catch (error) {
       logOnce(
         "gate",
         `the guest network allowance cannot be checked (${errorText(error)}): fresh guest views are gated`,
       );
-      return respond(fillBanner(gated, banner("unavailable")), headers, cookies);
+      return respond(gated("unavailable"), headers, cookies);
     }
   } else {
     logOnce(
@@ -175,7 +208,7 @@ async function guestPage(page: PageFlow, cookies: string[]): Promise<Response> {
     );
   }
   cookies.push(meterSetCookie(await encodeMeterCookie(decision.newState, meter), maxAge));
-  return respond(fillBanner(unlocked.html, banner("unlocked", decision.remaining)), headers, cookies);
+  return respond(full("unlocked", decision.remaining), headers, cookies);
 }
 
 // ---- accounts -------------------------------------------------------------------------------------
@@ -187,12 +220,13 @@ async function accountPage(
   const headers = personalisedHeaders(page.staticHeaders, formActions(page));
   const nav = (html: string) =>
     accountNav(html, { name: visitor.record.name, subscriber: visitor.subscriber });
-  const gated = nav(stripSeals(page.staticHtml));
+  const gated = nav(renderPage(page.page, null, null));
   if (page.intent.speculative) return respond(gated, headers);
   if (page.intent.framed) {
     return respond(fillBanner(gated, guestBanner("framed", page.settings, page.pagePath, 0)), headers);
   }
-  const unlocked: Unlocked = await unlockSections(page.staticHtml, page.seal, page.pagePath);
+  const opened: Opened = await openSections(page.page, page.seal, page.pagePath);
+  const unlocked = { html: renderPage(page.page, opened, null), opened: opened.blocks.length };
   if (visitor.subscriber) return respond(unlocked.opened > 0 ? nav(unlocked.html) : gated, headers);
 
   const quota = page.settings.guestViews + page.settings.freeAccountExtraViews;
