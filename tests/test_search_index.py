@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -225,6 +226,19 @@ def test_no_protected_text_in_any_search_file(fixture_site: Path):
     assert scanned > 20
     # the scan does see inside Pagefind's compressed files
     assert any(b"PUBLIC-62323" in data for path, data in search_files(fixture_site))
+
+
+def test_the_wasm_is_pagefinds_compressed_smaller(fixture_site: Path):
+    """The site's wasm is the copy codepages/search/wasm/ ships for the pinned Pagefind: the same
+    bytes in the same gzip format (pagefind.js unpacks it itself), smaller. Fails after moving
+    Pagefind until dev/smaller_wasm.py is run (the build then keeps Pagefind's own file)."""
+    from codepages.search.pagefind import WASM_FOLDER
+    served = (fixture_site / "pagefind" / "wasm.en.pagefind").read_bytes()
+    wasm = gzip.decompress(served)
+    assert wasm.startswith(b"pagefind_dcd\0asm")
+    shipped = WASM_FOLDER / f"{hashlib.sha256(wasm).hexdigest()[:16]}.gz"
+    assert shipped.is_file(), "no smaller copy of this Pagefind's wasm: run dev/smaller_wasm.py"
+    assert served == shipped.read_bytes() and served[:3] == b"\x1f\x8b\x08"
 
 
 def test_search_documents_are_not_published(fixture_site: Path):

@@ -40,8 +40,10 @@ from .tree import partial_tree, tree_of
 __all__ = ["Indexing", "IndexStats", "SearchIndexError", "normalise", "page_context", "save_state", "script_asset",
            "start_index"]
 
+# what the index is made by: a change to any of them makes the next build index everything
 CODE_FILES = (Path(__file__).parent / "shards.py", Path(__file__).parent / "documents.py",
-              Path(__file__).parent / "tree.py")
+              Path(__file__).parent / "tree.py", Path(__file__).parent / "pagefind.py",
+              *sorted(pagefind.WASM_FOLDER.glob("*.gz")))
 
 
 @dataclass

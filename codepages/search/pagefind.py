@@ -3,7 +3,8 @@
 The bundle is made in a private folder beside the site and handed over whole. Pagefind writes
 its filter files in a random order (a hash map), so their names, and the metadata file naming
 them, differ from one run to the next; `canonicalise_bundle` rewrites those few files in a
-canonical order so that the same documents always give the same bundle, byte for byte. That
+canonical order so that the same documents always give the same bundle, byte for byte, and puts
+in the smaller copy of Pagefind's wasm this package ships (`_smaller_wasm`). That
 rewrite reads Pagefind's private file layout (gzip of "pagefind_dcd" + CBOR), which belongs to
 the version it was written for: the binary's version is checked before every run.
 """
@@ -33,6 +34,9 @@ INDEX_CHUNK_UNITS = 2000
 UNUSED_BUNDLE_FILES = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "pagefind-modular-ui.css",
                        "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
 DIGEST_FILE = "codepages-source.sha256"  # in the bundle: a digest of the (public) documents it indexes
+# Pagefind's wasm files, each compressed smaller (zopfli) into the same gzip format, named by
+# the digest of what they decompress to: dev/smaller_wasm.py writes them for a new Pagefind.
+WASM_FOLDER = Path(__file__).parent / "wasm"
 _MARK = b"pagefind_dcd"
 
 
@@ -170,7 +174,20 @@ def canonicalise_bundle(bundle: Path) -> None:
         info["hash"] = f"{language}_{hashlib.sha256(data).hexdigest()[:10]}"
         meta_path.unlink()
         (bundle / f"pagefind.{info['hash']}.pf_meta").write_bytes(_pack(data))
+        _smaller_wasm(bundle / f"wasm.{language}.pagefind")
     entry_path.write_text(json.dumps(entry, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def _smaller_wasm(path: Path) -> None:
+    """Replace Pagefind's wasm file with WASM_FOLDER's copy of the same bytes, if it has one."""
+    if not path.is_file():
+        return
+    wasm = gzip.decompress(path.read_bytes())
+    smaller = WASM_FOLDER / f"{hashlib.sha256(wasm).hexdigest()[:16]}.gz"
+    if smaller.is_file():
+        data = smaller.read_bytes()
+        if len(data) < path.stat().st_size and gzip.decompress(data) == wasm:
+            path.write_bytes(data)
 
 
 def _load(data: bytes) -> Any:
