@@ -199,7 +199,9 @@ def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: Sea
         return IndexStats("unchanged", 0, 0, 0, "unchanged", 0.0)
     # the shards under the first character of every touched code
     firsts = {normalise(code)[0] for code in touched}
-    under = [r for r in catalogue.records.values() if r.kind != "group" and normalise(r.code)[0] in firsts]
+    # a code's first character is its looked-up form's (no code starts with a dot or a space):
+    # normalising all 100,000 codes to compare one character cost 0.14 s of each edit
+    under = [r for r in catalogue.records.values() if r.code[:1].upper() in firsts and r.kind != "group"]
     files = shards.shard_files(shards.build_shards(shards.code_entries_of(under, partial_tree(catalogue, under))))
     for path, data in files.items():
         writer.write(path, data)
