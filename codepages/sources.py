@@ -14,10 +14,10 @@ file and what was expected), so nothing is built from half of the sources.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import cache
 from .codesets import CODE_SETS, sort_key
@@ -125,7 +125,7 @@ def _hcpcs(settings: Settings, release: dict[str, Any], sources: Sources, proble
     sources.hcpcs = parsed[0]
     sources.files += paths
     if len(parsed) == 2:
-        sources.hcpcs_changes = hcpcs.diff(parsed[1], parsed[0])
+        sources.hcpcs_changes = _made_once("hcpcs changes", (parsed[1], parsed[0]), hcpcs.diff)
 
 
 def _cpt(settings: Settings, release: dict[str, Any], sources: Sources, problems: Problems, cache_dir: Path) -> None:
@@ -156,25 +156,28 @@ def official_records(sources: Sources, settings: Settings) -> dict[str, Record]:
     """Every record the official sources define, before editors' records are merged on top."""
     records: dict[str, Record] = {}
     if sources.icd is not None:
-        records.update(_icd_records_of(sources.icd, sources.reference))
+        records.update(_made_once("icd-10-cm", (sources.icd, sources.reference), _icd_records))
     if sources.hcpcs is not None:
-        records.update(_hcpcs_records(sources.hcpcs, sources.hcpcs_changes))
+        records.update(_made_once("hcpcs", (sources.hcpcs, sources.hcpcs_changes), _hcpcs_records))
     if sources.cpt is not None and settings.code_sets["cpt"].descriptor_source == "licensed":
-        records.update(_cpt_records(sources.cpt))
+        records.update(_made_once("cpt", (sources.cpt,), _cpt_records))
     return records
 
 
-_icd_made: tuple[Release, IcdReference | None, dict[str, Record]] | None = None
+_made: dict[str, tuple[tuple[Any, ...], Any]] = {}
+T = TypeVar("T")
 
 
-def _icd_records_of(release: Release, reference: IcdReference | None) -> dict[str, Record]:
-    """The release's records, made once per release and reference in a process (the preview
-    rebuilds on every save; the cache gives it the same parsed release each time). Merging
-    replaces a record an editor enriches instead of changing it, so they are never changed."""
-    global _icd_made
-    if _icd_made is None or _icd_made[0] is not release or _icd_made[1] is not reference:
-        _icd_made = (release, reference, _icd_records(release, reference))
-    return _icd_made[2]
+def _made_once(name: str, inputs: tuple[Any, ...], make: Callable[..., T]) -> T:
+    """`make(*inputs)`, once per process while the inputs are the same objects: the preview
+    rebuilds on every save, and the cache gives it the same parsed releases each time. What it
+    makes (a code set's records, a diff of two quarters) is never changed afterwards: merging
+    replaces a record an editor enriches instead of changing it."""
+    kept = _made.get(name)
+    if kept is None or any(old is not new for old, new in zip(kept[0], inputs, strict=True)):
+        kept = _made[name] = (inputs, make(*inputs))
+    result: T = kept[1]
+    return result
 
 
 def newest_releases(sources: Sources) -> dict[str, str]:
