@@ -235,9 +235,9 @@ _building = threading.Lock()
 
 
 def warm_up(project: Project) -> None:
-    """Load the site once in the background when the preview starts on an up-to-date site, so
-    the first save is rebuilt as fast as the later ones (the releases, the records and the
-    resolved catalogue are then in this process's memory)."""
+    """Load the site once in the background after the preview's first build (which loads
+    nothing when the site is up to date), so the first save is rebuilt as fast as the later
+    ones: the releases, the records and the resolved catalogue are then in this process's memory."""
     def run() -> None:
         with _building:
             try:
