@@ -78,7 +78,7 @@ const STATIC_REQUEST_DROPS = [
 ];
 
 /** Validators (a 304 could revalidate the wrong variant), CDN caching, lengths of the old body. */
-const PERSONALISED_DROPS = [
+export const PERSONALISED_DROPS = [
   "etag",
   "last-modified",
   "content-length",

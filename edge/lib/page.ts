@@ -127,11 +127,6 @@ export function stripSeals(html: string): string {
   return renderPage(readPage(html), null, null);
 }
 
-/** Count the sealed sections of a page. */
-export function countSealed(html: string): number {
-  return sealedTags(html).length;
-}
-
 /** Open each locked block whose seal opens for `pagePath` (nothing of the page is copied). */
 export async function openSections(
   page: StaticPage,
@@ -252,13 +247,12 @@ export function encodePage(
   return out;
 }
 
-/** Replace each locked block whose seal opens for `pagePath` with the opened HTML. */
+/** The page with each locked block whose seal opens for `pagePath` replaced by the opened HTML. */
 export async function unlockSections(
-  html: string,
+  page: StaticPage,
   keyring: SealKeyring,
   pagePath: string,
 ): Promise<Unlocked> {
-  const page = readPage(html);
   const opened = await openSections(page, keyring, pagePath);
   return { html: renderPage(page, opened, null), total: opened.total, opened: opened.blocks.length };
 }

@@ -41,6 +41,7 @@ import {
   renderPage,
   type StaticPage,
   stripSeals,
+  unlockSections,
 } from "../page.ts";
 import { canonicalPagePath } from "../paths.ts";
 import { SEAL_KEYS_VARIABLE } from "../seal.ts";
@@ -225,8 +226,7 @@ async function accountPage(
   if (page.intent.framed) {
     return respond(fillBanner(gated, guestBanner("framed", page.settings, page.pagePath, 0)), headers);
   }
-  const opened: Opened = await openSections(page.page, page.seal, page.pagePath);
-  const unlocked = { html: renderPage(page.page, opened, null), opened: opened.blocks.length };
+  const unlocked = await unlockSections(page.page, page.seal, page.pagePath);
   if (visitor.subscriber) return respond(unlocked.opened > 0 ? nav(unlocked.html) : gated, headers);
 
   const quota = page.settings.guestViews + page.settings.freeAccountExtraViews;
