@@ -10,7 +10,6 @@ never changed once made: everyone who asks for a key gets the same object.
 """
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import pickle
@@ -20,6 +19,8 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
+
+from . import collector
 
 T = TypeVar("T")
 CACHE_VERSION = "1"
@@ -81,17 +82,12 @@ def cached(cache_dir: Path | None, name: str, inputs: Iterable[Path], code: Iter
 def load(path: Path, kind: type[T]) -> T | None:
     """What `store` pickled at `path` if it is a `kind`; None when it is missing, damaged or of
     other code (a cache is rebuilt, never trusted)."""
-    collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of objects without cycles: collecting meanwhile only costs time
     try:
-        with open(path, "rb") as handle:
+        with collector.paused(), open(path, "rb") as handle:  # objects without cycles: collecting only costs time
             value = pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError,
             ValueError):
         return None
-    finally:
-        if collecting:
-            gc.enable()
     return value if isinstance(value, kind) else None
 
 
