@@ -88,6 +88,22 @@ def build_in_process(project: Path, *extra: str) -> Run:
     return cli("--content", "content", "--templates", "templates", "--out", "site", *extra, cwd=project)
 
 
+def clean_build_of(project: Path, clean: Path) -> Path:
+    """The same content, templates and sealing key built from nothing in `clean` (in this process,
+    the catalogue resolved from scratch too); its site folder."""
+    import codepages.catalogue
+
+    shutil.copytree(project / "content", clean / "content")
+    shutil.copytree(project / "templates", clean / "templates")
+    shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")
+    kept, codepages.catalogue._last = codepages.catalogue._last, None
+    try:
+        assert build_in_process(clean).returncode == 0
+    finally:
+        codepages.catalogue._last = kept
+    return clean / "site"
+
+
 def check_in_process(project: Path, *extra: str) -> Run:
     """`check [FILE…]` on a fixture project in this process (file names first, as argparse wants them)."""
     return cli("check", *extra, "--content", "content", "--templates", "templates", "--out", "site", cwd=project)

@@ -11,13 +11,12 @@
 from __future__ import annotations
 
 import resource
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, build_in_process, make_project, page, public_files, tree_digest
+from conftest import ROOT, build_in_process, clean_build_of, make_project, page, public_files, tree_digest
 
 import codepages.incremental
 
@@ -42,15 +41,6 @@ def save_during_the_build(monkeypatch: pytest.MonkeyPatch, path: Path, old: str,
     return happened
 
 
-def clean_build_of(project: Path, tmp_path: Path) -> Path:
-    clean = tmp_path / "clean"
-    shutil.copytree(project / "content", clean / "content")
-    shutil.copytree(project / "templates", clean / "templates")
-    shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")
-    assert build_in_process(clean).returncode == 0
-    return clean / "site"
-
-
 def test_an_edit_saved_while_a_rebuild_runs_is_built_next_time(tmp_path, monkeypatch):
     project = make_project(tmp_path)
     assert build_in_process(project).returncode == 0
@@ -69,7 +59,7 @@ def test_an_edit_saved_while_a_rebuild_runs_is_built_next_time(tmp_path, monkeyp
     assert not after.stdout.splitlines()[-1].startswith("Nothing changed")
     text = page(project / "site", "/hcpcs/J/J1040/").get_text()
     assert "SECOND-EDIT-J1040" in text and "FIRST-EDIT-J1040" not in text
-    assert tree_digest(project / "site", times=False) == tree_digest(clean_build_of(project, tmp_path), times=False)
+    assert tree_digest(project / "site", times=False) == tree_digest(clean_build_of(project, tmp_path / "clean"), times=False)
 
 
 def test_text_moved_into_a_protected_section_during_a_rebuild_is_not_left_public(tmp_path, monkeypatch):

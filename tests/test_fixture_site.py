@@ -4,11 +4,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import broken_links, build_in_process, build_project, make_project, page, public_files, tree_digest
+from conftest import broken_links, build_in_process, build_project, clean_build_of, make_project, page, public_files, tree_digest
 
 import codepages.catalogue
 
@@ -161,12 +160,8 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     assert "files rewritten" in result.stdout.splitlines()[-1], "only the touched pages are rendered again"
     assert not (project / "site" / "cpt" / "62322").exists()
 
-    clean = tmp_path / "clean"
-    shutil.copytree(project / "content", clean / "content")
-    shutil.copytree(project / "templates", clean / "templates")
-    shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")  # the same key
-    assert build_in_process(clean).returncode == 0
-    assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False)
+    clean = clean_build_of(project, tmp_path / "clean")
+    assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False)
 
 
 def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tmp_path, monkeypatch):
@@ -197,14 +192,8 @@ def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tm
         result = build_in_process(project)
         assert result.returncode == 0, result.stderr
         assert bool(resolved) != in_place, (name, new)
-        clean = tmp_path / f"clean-{number}"
-        shutil.copytree(content, clean / "content")
-        shutil.copytree(project / "templates", clean / "templates")
-        shutil.copytree(project / ".codepages" / "dev-secrets", clean / ".codepages" / "dev-secrets")
-        kept, codepages.catalogue._last = codepages.catalogue._last, None  # the clean build resolves from nothing
-        assert build_in_process(clean).returncode == 0
-        codepages.catalogue._last = kept
-        assert tree_digest(project / "site", times=False) == tree_digest(clean / "site", times=False), (name, new)
+        clean = clean_build_of(project, tmp_path / f"clean-{number}")
+        assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
 
 
 def test_parallel_rendering_writes_the_same_site(tmp_path):
