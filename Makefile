@@ -29,7 +29,7 @@ lint: $(VENV)/.installed-test
 
 test: lint $(VENV)/.installed-test .codepages/sources/.fetched /usr/bin/chromium postgresql dev/oidc/node_modules/.installed
 	$(BIN)/python dev/localdb.py run -- $(BIN)/deno test --quiet --config edge/deno.json --allow-env --allow-read --allow-net=127.0.0.1 edge/tests
-	$(BIN)/python -m pytest
+	TMPDIR="$$(dev/test-scratch)" $(BIN)/python -m pytest
 
 # The local preview after `make site` alone: Deno and watchfiles (dev/requirements-preview.txt),
 # the local OpenID Connect provider (npm ci in dev/oidc) and, when it can be installed,

@@ -5,14 +5,18 @@ import contextlib
 import hashlib
 import io
 import os
+import pickle
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -22,6 +26,7 @@ from codepages.codesets import url_path
 
 ROOT = Path(__file__).resolve().parent.parent
 SITES = Path(__file__).resolve().parent / "sites"
+T = TypeVar("T")
 
 
 @dataclass
@@ -196,16 +201,35 @@ class InstalledBuild:
     checkout_after: str
 
 
-@pytest.fixture(scope="session")
-def installed_build(tmp_path_factory) -> InstalledBuild:
-    """`pip install .` into a new virtual environment, then its `codepages` command run from another
-    folder on a copy of the demo project (tests/test_install.py judges it). It is also the demo
-    build every other test reads (`demo_build`): the full catalogue is built once per run.
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every pytest process of this run sees: under `pytest -n`, the workers' base
+    folders are inside the run's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(folder: Path, name: str, make: Callable[[], T]) -> T:
+    """`make()` once per test run, by whichever process asks first; the others wait for it and
+    read its pickled result."""
+    from filelock import FileLock
+
+    result = folder / f"{name}.pickle"
+    with FileLock(folder / f"{name}.lock"):
+        if not result.exists():
+            value = make()
+            result.write_bytes(pickle.dumps(value))
+            return value
+    return pickle.loads(result.read_bytes())
+
+
+def install_and_build(work: Path) -> InstalledBuild:
+    """`pip install .` into a new virtual environment in `work`, then its `codepages` command run
+    from another folder on a copy of the demo project.
 
     Network: only the package index, for the dependencies pip has not cached; the earlier
     ICD-10-CM releases are copied from this checkout's .codepages/sources/ (`make site` fetched
     them from PyPI), as a project that has run `codepages fetch` would have them."""
-    work = tmp_path_factory.mktemp("installed")
+    work.mkdir()
     source = work / "source"  # a copy of the package as the worktree has it (pip builds in the source tree)
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "build.py"):
@@ -230,6 +254,22 @@ def installed_build(tmp_path_factory) -> InstalledBuild:
                            cwd=elsewhere, capture_output=True, text=True, timeout=1800, env=env)
     return InstalledBuild(command, project, elsewhere, Run(built.returncode, built.stdout, built.stderr),
                           around_before, listing(work, project), checkout_before, checkout_status())
+
+
+# The installed build starts as soon as the tests are collected (in a thread of each pytest
+# process that will need it; one of them builds, see made_once), so the tests that do not read
+# it run meanwhile.
+_installed: Future[InstalledBuild] | None = None
+
+
+@pytest.fixture(scope="session")
+def installed_build(tmp_path_factory) -> InstalledBuild:
+    """The demo built by the installed command (tests/test_install.py judges it). It is also the
+    demo build every other test reads (`demo_build`): the full catalogue is built once per run."""
+    if _installed is None:
+        folder = shared_folder(tmp_path_factory)
+        return made_once(folder, "installed", lambda: install_and_build(folder / "installed"))
+    return _installed.result()
 
 
 @pytest.fixture(scope="session")
@@ -287,9 +327,18 @@ def wait_for(url: str, seconds: float = 60) -> None:
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(session, config, items):
     """Every test that drives Chromium (uses the `chromium` fixture, directly or through another
-    fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them."""
+    fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them.
+
+    Tests of modules that read the demo build run after the others (the build runs meanwhile)."""
+    global _installed
     for item in items:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
+    reads_demo = {item.module.__name__ for item in items if "installed_build" in getattr(item, "fixturenames", ())}
+    items.sort(key=lambda item: item.module.__name__ in reads_demo)  # stable: file order otherwise
+    if reads_demo:
+        folder = shared_folder(config._tmp_path_factory)
+        _installed = ThreadPoolExecutor(1, thread_name_prefix="installed-build").submit(
+            made_once, folder, "installed", lambda: install_and_build(folder / "installed"))

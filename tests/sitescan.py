@@ -33,6 +33,8 @@ ANCHOR = re.compile(rb'<a href="([^"]*)">(.*?)</a>', re.S)
 TAG = re.compile(rb"<[^>]+>")
 ICD = rb"[A-Z](?:[0-9][0-9A-Z]|A[0-9])(?:\.[0-9A-Z]{1,4})?"  # the ICD-10-CM code form (QA0 too)
 RANGE = re.compile(rb"(?<![0-9A-Za-z./])(" + ICD + rb")-(" + ICD + rb")(?![0-9A-Za-z])")
+# A site-absolute path with no query, fragment, escape, entity or dot segment (/., /..)
+PLAIN_PATH = re.compile(rb"/(?:[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/?)*")
 RANGE_URL = re.compile(r"/icd-10-cm/([A-Z][0-9A-Z][0-9A-Z])-([A-Z][0-9A-Z][0-9A-Z])/$")
 
 
@@ -84,6 +86,11 @@ def link_problem(href: str, page_url: str, files: set[str], folders: set[str]) -
     if target.scheme or target.netloc or href.startswith(("#", "mailto:", "tel:", "data:")):
         return None
     path = urljoin(page_url, unquote(target.path)) if target.path else page_url
+    return path_problem(path, files, folders)
+
+
+def path_problem(path: str, files: set[str], folders: set[str]) -> str | None:
+    """Why the site-absolute, normalised `path` would not give a file at once, else None."""
     if path.startswith("/auth/"):
         return None  # answered by the edge function, not by a file
     relative = path.lstrip("/")
@@ -156,6 +163,8 @@ def _links(result: Scan, relative: str, page_url: str, data: bytes) -> None:
         absolute = raw.startswith((b"/", b"http:", b"https:"))
         if absolute and raw in _SAME_ON_EVERY_PAGE:
             why = _SAME_ON_EVERY_PAGE[raw]
+        elif PLAIN_PATH.fullmatch(raw):  # most links: what urljoin and unquote would give unchanged
+            why = path_problem(raw.decode("ascii"), result.files, result.folders)
         else:
             href = raw.decode("utf-8")
             why = link_problem(html.unescape(href) if "&" in href else href, page_url, result.files, result.folders)
