@@ -157,9 +157,9 @@ _SAME_ON_EVERY_PAGE: dict[bytes, str | None] = {}  # an absolute link's verdict 
 
 
 def _links(result: Scan, relative: str, page_url: str, data: bytes) -> None:
-    for match in LINK.finditer(data):
-        raw = match[1]
-        result.links_checked += 1
+    found = LINK.findall(data)
+    result.links_checked += len(found)
+    for raw in dict.fromkeys(found):  # each link of the page once, in order
         absolute = raw.startswith((b"/", b"http:", b"https:"))
         if absolute and raw in _SAME_ON_EVERY_PAGE:
             why = _SAME_ON_EVERY_PAGE[raw]

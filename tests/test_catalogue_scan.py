@@ -112,7 +112,7 @@ def test_home_page_has_website_and_search_action(demo_site: Path):
     assert "search_term_string" in action["query-input"]
 
 
-def test_sitemap_lists_every_page_with_a_lastmod(demo_site: Path):
+def test_sitemap_lists_every_page_with_a_lastmod(demo_site: Path, demo_scan):
     index = (demo_site / "sitemap.xml").read_text(encoding="utf-8")
     files = re.findall(r"<loc>https://demo\.example(/sitemap-\d+\.xml)</loc>", index) or ["/sitemap.xml"]
     urls: dict[str, str] = {}
@@ -122,8 +122,7 @@ def test_sitemap_lists_every_page_with_a_lastmod(demo_site: Path):
             loc = re.search(r"<loc>(.*?)</loc>", block)[1]
             lastmod = re.search(r"<lastmod>(\d{4}-\d{2}-\d{2})</lastmod>", block)
             urls[html.unescape(urlparse(loc).path)] = lastmod[1] if lastmod else ""
-    pages = {"/" + p.parent.relative_to(demo_site).as_posix() + "/" for p in demo_site.rglob("index.html")}
-    pages = {p.replace("/./", "/") for p in pages}
+    pages = {url_of(f) for f in demo_scan.files if f == "index.html" or f.endswith("/index.html")}
     assert set(urls) == pages
     undated = [u for u, d in urls.items() if not d]
     assert undated == [], listing(undated)
