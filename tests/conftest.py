@@ -256,9 +256,14 @@ def install_and_build(work: Path) -> InstalledBuild:
                           around_before, listing(work, project), checkout_before, checkout_status())
 
 
+def installed_once(tmp_path_factory: pytest.TempPathFactory) -> InstalledBuild:
+    folder = shared_folder(tmp_path_factory)
+    return made_once(folder, "installed", lambda: install_and_build(folder / "installed"))
+
+
 # The installed build starts as soon as the tests are collected (in a thread of each pytest
-# process that will need it; one of them builds, see made_once), so the tests that do not read
-# it run meanwhile.
+# process that will run a test reading it; one of them builds, see made_once), so the tests
+# that do not read it run meanwhile.
 _installed: Future[InstalledBuild] | None = None
 
 
@@ -266,10 +271,7 @@ _installed: Future[InstalledBuild] | None = None
 def installed_build(tmp_path_factory) -> InstalledBuild:
     """The demo built by the installed command (tests/test_install.py judges it). It is also the
     demo build every other test reads (`demo_build`): the full catalogue is built once per run."""
-    if _installed is None:
-        folder = shared_folder(tmp_path_factory)
-        return made_once(folder, "installed", lambda: install_and_build(folder / "installed"))
-    return _installed.result()
+    return _installed.result() if _installed is not None else installed_once(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
@@ -327,18 +329,25 @@ def wait_for(url: str, seconds: float = 60) -> None:
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
-def pytest_collection_modifyitems(session, config, items):
+def reads_demo(item: pytest.Item) -> bool:
+    return "installed_build" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config, items):
     """Every test that drives Chromium (uses the `chromium` fixture, directly or through another
     fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them.
 
     Tests of modules that read the demo build run after the others (the build runs meanwhile)."""
-    global _installed
     for item in items:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
-    reads_demo = {item.module.__name__ for item in items if "installed_build" in getattr(item, "fixturenames", ())}
-    items.sort(key=lambda item: item.module.__name__ in reads_demo)  # stable: file order otherwise
-    if reads_demo:
-        folder = shared_folder(config._tmp_path_factory)
+    modules = {item.module.__name__ for item in items if reads_demo(item)}
+    items.sort(key=lambda item: item.module.__name__ in modules)  # stable: file order otherwise
+
+
+def pytest_collection_finish(session):
+    """Start the installed build when a selected test will read it (after -k/-m deselection)."""
+    global _installed
+    if not session.config.option.collectonly and any(reads_demo(item) for item in session.items):
         _installed = ThreadPoolExecutor(1, thread_name_prefix="installed-build").submit(
-            made_once, folder, "installed", lambda: install_and_build(folder / "installed"))
+            installed_once, session.config._tmp_path_factory)
