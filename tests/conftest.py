@@ -6,11 +6,13 @@ import hashlib
 import io
 import os
 import pickle
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -183,8 +185,11 @@ def listing(folder: Path, leave_out: Path) -> dict[str, tuple[int, int]]:
 
 
 def checkout_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True,
-                          text=True).stdout
+    """`git status --ignored` of this checkout, without pytest's own cache (the test run, not the
+    build, writes it, and in a fresh clone it appears while the build runs)."""
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True,
+                            text=True).stdout
+    return "".join(line for line in status.splitlines(keepends=True) if line.strip() != "!! .pytest_cache/")
 
 
 @dataclass
@@ -310,20 +315,42 @@ def chromium():
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A free port for a server a test starts, below Linux's ephemeral range (32768–60999, where
+    the kernel picks the ports of every other socket here) and in a band of its own for each
+    pytest process, so no other process can take it between this check and the server's start."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    low = 20000 + (worker % 6) * 2000
+    for port in random.sample(range(low, low + 2000), 2000):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {low}–{low + 1999}")
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
+def wait_for(url: str, seconds: float = 60, server: subprocess.Popen[str] | None = None,
+             log_path: Path | None = None) -> None:
+    """Until `url` answers (any HTTP status); fails at once if `server` exits, with its log's end."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
+        if server is not None and server.poll() is not None:
+            raise AssertionError(f"the server for {url} exited ({server.returncode}):\n{log_end(log_path)}")
         try:
             urllib.request.urlopen(url, timeout=2)
             return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds} s")
+    raise AssertionError(f"{url} did not answer within {seconds} s:\n{log_end(log_path)}")
+
+
+def log_end(log_path: Path | None, characters: int = 4000) -> str:
+    if log_path is None or not log_path.exists():
+        return "(no log)"
+    return log_path.read_text(encoding="utf-8", errors="replace")[-characters:]
 
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, free_port, make_project, wait_for
+from conftest import ROOT, log_end
+from test_edge_support import running_preview
 
 sys.path.insert(0, str(ROOT))
 from dev import localdb  # noqa: E402
@@ -30,28 +29,14 @@ PAGES = ["/cpt/623/62323/", "/cpt/623/62322/", "/cpt/623/62320/", "/cpt/623/6232
 
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory):
-    project = make_project(tmp_path_factory.mktemp("accounts"))
-    for code in EXTRA:
-        (project / "content" / "cpt" / f"{code}.md").write_text(
-            f'---\ncode: "{code}"\ncode_set: cpt\ndescriptor: Fixture spinal code {code}\nparent: 62320-62327\n---\n'
-            f"## Common language description\n\nPUBLIC-{code} fixture text.\n\n"
-            f"## Summary\n\nSECRET-SUMMARY-{code} protected summary.\n", encoding="utf-8")
-    port = free_port()
-    log = (project / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-         "--content", "content", "--templates", "templates", "--out", "site"],
-        cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + "/", seconds=120)
+    extra_records = {
+        f"cpt/{code}.md": f'---\ncode: "{code}"\ncode_set: cpt\ndescriptor: Fixture spinal code {code}\n'
+                          f"parent: 62320-62327\n---\n## Common language description\n\nPUBLIC-{code} fixture text.\n\n"
+                          f"## Summary\n\nSECRET-SUMMARY-{code} protected summary.\n"
+        for code in EXTRA}
+    with running_preview(tmp_path_factory.mktemp("accounts"), extra_records=extra_records) as (base, _, log_path):
         yield base
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-        log.close()
-        print((project / "serve.log").read_text()[-3000:])
+    print(log_end(log_path))  # shown when a journey failed
 
 
 def read(page, url: str) -> tuple[str, str, str]:

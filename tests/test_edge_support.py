@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,31 +72,47 @@ class Client:
         return answer, seen
 
 
+@dataclass
+class Preview:
+    """A running `build.py serve`: its address, project, and the log its output goes to."""
+    base: str
+    project: Path
+    log_path: Path
+    process: subprocess.Popen[str]
+
+
 @contextmanager
-def running_preview(tmp_path: Path, environment: dict[str, str] | None = None, extra_records: dict[str, str] | None = None):
-    """`build.py serve` on the valid fixture project (plus `extra_records`), with `environment` added."""
+def started_preview(project: Path, environment: dict[str, str] | None = None) -> Iterator[Preview]:
+    """`build.py serve` on `project` (with `environment` added), stopped with Ctrl-C's signal at the end."""
+    port = free_port()
+    log_path = project / "serve.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
+             "--content", "content", "--templates", "templates", "--out", "site"],
+            cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(environment or {})})
+        preview = Preview(f"http://127.0.0.1:{port}", project, log_path, process)
+        try:
+            wait_for(preview.base + "/", seconds=120, server=process, log_path=log_path)
+            yield preview
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+@contextmanager
+def running_preview(tmp_path: Path, environment: dict[str, str] | None = None,
+                    extra_records: dict[str, str] | None = None) -> Iterator[tuple[str, Path, Path]]:
+    """The preview of the valid fixture project (plus `extra_records`): (address, project, log)."""
     project = make_project(tmp_path)
     for relative, text in (extra_records or {}).items():
         (project / "content" / relative).write_text(text, encoding="utf-8")
-    port = free_port()
-    log_path = project / "serve.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-         "--content", "content", "--templates", "templates", "--out", "site"],
-        cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(environment or {})})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + "/", seconds=120)
-        yield base, project, log_path
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
+    with started_preview(project, environment) as preview:
+        yield preview.base, preview.project, preview.log_path
 
 
 def full(answer: Answer) -> bool:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
-from conftest import ROOT, free_port, make_project, wait_for
+from conftest import make_project
+from test_edge_support import running_preview, started_preview
 
 EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "
              "Register free account to get 5 more views. Already registered? Log in.")
@@ -21,20 +20,8 @@ REOPENED = ("You unlocked this code page earlier, so reading it again is free. 0
 
 @pytest.fixture(scope="module")
 def preview(tmp_path_factory):
-    project = make_project(tmp_path_factory.mktemp("preview"))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-         "--content", "content", "--templates", "templates", "--out", "site"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(base + "/")
-        yield base, project, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-            process.wait(timeout=20)
+    with running_preview(tmp_path_factory.mktemp("preview")) as running:
+        yield running
 
 
 def visit(context, url: str) -> tuple[str, str, str]:
@@ -105,19 +92,13 @@ def test_preview_rebuilds_when_content_changes(preview):
 
 
 def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
-    project = make_project(tmp_path)
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-         "--content", "content", "--templates", "templates", "--out", "site"],
-        cwd=project, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    wait_for(f"http://127.0.0.1:{port}/")
-    process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=20)
-    assert process.returncode == 0
-    assert f"http://127.0.0.1:{port}/" in output and "Preview stopped." in output
+    with started_preview(make_project(tmp_path)) as preview:
+        preview.process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert preview.process.wait(timeout=20) == 0
+    output = preview.log_path.read_text()
+    assert f"{preview.base}/" in output and "Preview stopped." in output
     with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
+        urllib.request.urlopen(f"{preview.base}/", timeout=2)
 
 
 @pytest.mark.parametrize("typed, target", [("m5416", "/icd-10-cm/M54/M54.16/"), ("62323", "/cpt/623/62323/"),
