@@ -268,7 +268,9 @@ def _rebuild(project: Project, pages_ready: Callable[[], None] | None) -> bool:
     except ContentError as error:
         for problem in error.problems.sorted():
             print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s); still serving the last good site.", file=sys.stderr, flush=True)
+        then = ("still serving the last good site" if (project.out_dir / "index.html").exists()
+                else "there is no site to serve yet: mend them and start the preview again")
+        print(f"{len(error.problems)} problem(s); {then}.", file=sys.stderr, flush=True)
         return False
     early = f" (changed pages served after {shown[0]:.2f} s)" if shown else ""
     print(f"Built {sum(result.pages.values())} pages in {result.seconds:.2f} s{early}", flush=True)

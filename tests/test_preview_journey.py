@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import signal
+import subprocess
+import sys
 import time
 import urllib.request
 
 import pytest
-from conftest import make_project
+from conftest import ROOT, free_port, make_project
 from test_edge_support import running_preview, started_preview
 
 EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "
@@ -99,6 +101,18 @@ def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
     assert f"{preview.base}/" in output and "Preview stopped." in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{preview.base}/", timeout=2)
+
+
+def test_a_preview_of_a_project_that_never_built_names_the_problem_and_stops(tmp_path):
+    project = make_project(tmp_path)
+    (project / "content" / "site.yaml").write_text("base_url: [\n", encoding="utf-8")
+    served = subprocess.run([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(free_port()),
+                             "--content", "content", "--templates", "templates", "--out", "site"],
+                            cwd=project, capture_output=True, text=True, timeout=60)
+    assert served.returncode == 1
+    assert served.stderr.startswith("content/site.yaml:2:1: YAML syntax error")
+    assert "there is no site to serve yet" in served.stderr and "still serving" not in served.stderr
+    assert "Traceback" not in served.stderr + served.stdout
 
 
 @pytest.mark.parametrize("typed, target", [("m5416", "/icd-10-cm/M54/M54.16/"), ("62323", "/cpt/623/62323/"),
