@@ -365,7 +365,7 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     current:   the site's release as the pipeline already read it (`codepages.releases.icd10cm.Release`),
                used instead of reading the same file again when its path is the configured one.
     Raises SourceError (all problems of locating the files at once, else the first file that does
-    not parse); never returns a partial result.
+    not parse, MS-DRG and GEMs before the releases); never returns a partial result.
     """
     timings: dict[str, float] = {}
     specs = [r.file for r in config.releases] + [config.msdrg, config.gems_to_icd9,
@@ -378,6 +378,10 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
         if cached is not None and cached.key == key:
             return cache.remember(str(target), cached)
     release_files, (msdrg_file, to_file, from_file, titles_file) = files[:len(config.releases)], files[len(config.releases):]
+    # the small files first: a damaged one is reported without waiting for the releases' parses
+    msdrg = _timed(timings, "msdrg", lambda: read_msdrg(msdrg_file, config.msdrg_grouper,
+                                                        config.msdrg_effective))
+    gems = _timed(timings, "gems", lambda: read_gems(to_file, from_file, titles_file, config.gems_version))
     releases = []
     for source, file in zip(config.releases, release_files, strict=True):
         start = time.perf_counter()
@@ -385,9 +389,6 @@ def load_reference(config: ReferenceConfig, cache_dir: Path | None = None,
         releases.append(_release_codes(source, file, cache_dir, given))
         timings[f"release {source.info.id}"] = round(time.perf_counter() - start, 3)
     history = _timed(timings, "history", lambda: compute_history(releases))
-    msdrg = _timed(timings, "msdrg", lambda: read_msdrg(msdrg_file, config.msdrg_grouper,
-                                                        config.msdrg_effective))
-    gems = _timed(timings, "gems", lambda: read_gems(to_file, from_file, titles_file, config.gems_version))
     warnings = _consistency(releases[-1], msdrg, gems)
     provenance = tuple(r.provenance for r in releases) + (msdrg.provenance,) + gems.provenance
     reference = IcdReference(history, msdrg, gems, provenance, key, tuple(warnings), timings)
