@@ -12,7 +12,6 @@ import importlib.metadata
 import pickle
 import re
 import subprocess
-import time
 import unicodedata
 import zipfile
 from dataclasses import replace
@@ -74,8 +73,21 @@ def release_files(config: ReferenceConfig) -> list[ResolvedFile]:
 
 
 @pytest.fixture(scope="session")
-def releases(config: ReferenceConfig, release_files: list[ResolvedFile]) -> list[ReleaseCodes]:
-    return [read_release_codes(f, r.info) for r, f in zip(config.releases, release_files, strict=True)]
+def loaded(config: ReferenceConfig, tmp_path_factory: pytest.TempPathFactory) -> tuple[IcdReference, Path]:
+    """A cold `load_reference` (and the folder it cached into)."""
+    cache = tmp_path_factory.mktemp("reference-cache")
+    return load_reference(config, cache_dir=cache), cache
+
+
+@pytest.fixture(scope="session")
+def releases(config: ReferenceConfig, release_files: list[ResolvedFile],
+             loaded: tuple[IcdReference, Path]) -> list[ReleaseCodes]:
+    """Each release as `read_release_codes` reads it: the cold load stored them in its cache."""
+    _, cache = loaded
+    stored = [pickle.loads(path.read_bytes()) for path in cache.glob("release-*.pickle")]
+    found = [next(codes for codes in stored if codes.info == release.info) for release in config.releases]
+    assert [codes.provenance.sha256 for codes in found] == [file.sha256 for file in release_files]
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -199,11 +211,15 @@ def test_new_deleted_and_now_header_codes_match_the_code_lists(
     assert counts["deleted"]["billable"] == len(old_billable - new_keys)
 
 
+@pytest.fixture(scope="session")
+def plain_readings(release_files: list[ResolvedFile]) -> list[dict[str, str]]:
+    return [plain_descriptors(file.read_bytes()) for file in release_files]
+
+
 @pytest.mark.parametrize("step", [1, 2])
 def test_revisions_match_a_plain_reading_of_the_xml(
-        history: History, release_files: list[ResolvedFile], step: int) -> None:
-    old = plain_descriptors(release_files[step - 1].read_bytes())
-    new = plain_descriptors(release_files[step].read_bytes())
+        history: History, plain_readings: list[dict[str, str]], step: int) -> None:
+    old, new = plain_readings[step - 1], plain_readings[step]
     expected = {k for k in old.keys() & new.keys() if old[k] != new[k]}
     revised = set(history.changes_in(step).revised)
     assert revised & (old.keys() & new.keys()) == expected
@@ -504,16 +520,8 @@ def test_fetch_reports_pips_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 # The loader
 
 
-@pytest.fixture(scope="session")
-def loaded(config: ReferenceConfig, tmp_path_factory: pytest.TempPathFactory) -> tuple[IcdReference, Path, float]:
-    cache = tmp_path_factory.mktemp("reference-cache")
-    start = time.perf_counter()
-    result = load_reference(config, cache_dir=cache)
-    return result, cache, time.perf_counter() - start
-
-
-def test_load_reference_and_its_provenance(loaded: tuple[IcdReference, Path, float], history: History) -> None:
-    reference, _, _ = loaded
+def test_load_reference_and_its_provenance(loaded: tuple[IcdReference, Path], history: History) -> None:
+    reference, _ = loaded
     assert [p.statement() for p in reference.provenance] == [
         "ICD-10-CM tabular list FY2021 (as updated January 1, 2021), CDC/NCHS, via simple-icd-10-cm 1.2.0",
         "ICD-10-CM tabular list FY2025 (April 1, 2025 update), CDC/NCHS, via simple-icd-10-cm 1.4.0",
@@ -533,10 +541,10 @@ def test_load_reference_and_its_provenance(loaded: tuple[IcdReference, Path, flo
     assert empty.msdrg is None and empty.history is None
 
 
-def test_a_cached_load_reads_no_source_and_equals_the_cold_one(loaded: tuple[IcdReference, Path, float],
+def test_a_cached_load_reads_no_source_and_equals_the_cold_one(loaded: tuple[IcdReference, Path],
                                                              config: ReferenceConfig,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    cold, cache, _ = loaded
+    cold, cache = loaded
     import codepages.reference as reference_module
 
     def must_not_read(*args: object, **kwargs: object) -> None:
@@ -550,8 +558,8 @@ def test_a_cached_load_reads_no_source_and_equals_the_cold_one(loaded: tuple[Icd
     assert pickle.loads(pickle.dumps(warm)).key == warm.key
 
 
-def test_damaged_cache_is_rebuilt(loaded: tuple[IcdReference, Path, float], config: ReferenceConfig) -> None:
-    _, cache, _ = loaded
+def test_damaged_cache_is_rebuilt(loaded: tuple[IcdReference, Path], config: ReferenceConfig) -> None:
+    _, cache = loaded
     for path in cache.glob("reference-*.pickle"):
         path.write_bytes(b"not a pickle")
     assert load_reference(config, cache_dir=cache).key == loaded[0].key
@@ -614,16 +622,16 @@ def test_site_release_needs_its_naming(tmp_path: Path) -> None:
 
 
 def test_the_pipelines_release_is_used_instead_of_reading_it_again(
-        config: ReferenceConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        config: ReferenceConfig, releases: list[ReleaseCodes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from codepages.releases.icd10cm import read_release
 
     current = read_release(config.releases[-1].file.path or Path(resolve(config.releases[-1].file, None).display))
     calls: list[str] = []
-    real = read_release_codes
+    read_before = {codes.info.id: codes for codes in releases}
 
     def counting(source: ResolvedFile, info: ReleaseInfo) -> ReleaseCodes:
         calls.append(info.id)
-        return real(source, info)
+        return read_before[info.id]  # what reading it gives (the `releases` fixture read each once)
     monkeypatch.setattr(reference_package, "read_release_codes", counting)
     reference = load_reference(config, cache_dir=tmp_path, current=current)
     assert calls == ["fy2021", "fy2025-april"]

@@ -368,10 +368,19 @@ def test_a_reference_block_with_dates_written_as_yaml_dates_is_accepted(tmp_path
     """The reference configuration's own documentation (codepages/reference/__init__.py) writes
     `effective: 2021-01-01` unquoted, and its reader turns YAML dates back into text; the site
     settings must accept what it documents."""
-    from conftest import check_in_process, make_project
+    from datetime import date
+
+    from conftest import make_project
+
+    from codepages.errors import Problems
+    from codepages.reference import config_from_site
+    from codepages.settings import load_settings
     project = make_project(tmp_path)
-    with_reference(project, "")
-    settings = project / "content" / "site.yaml"
-    settings.write_text(settings.read_text().replace("effective: '2026-04-01'", "effective: 2026-04-01"))
-    result = check_in_process(project)
-    assert result.returncode == 0, result.stderr
+    with_reference(project, "  msdrg: {effective: 2026-04-01}\n")
+    path = project / "content" / "site.yaml"
+    path.write_text(path.read_text().replace("effective: '2026-04-01'", "effective: 2026-04-01"))
+    problems = Problems(root=project)
+    settings = load_settings(path, problems)
+    assert settings is not None and not problems.items, problems.items
+    config = config_from_site(settings.reference, project, settings.icd_release_path)
+    assert config.releases[-1].info.effective == date(2026, 4, 1) and config.msdrg_effective == date(2026, 4, 1)
