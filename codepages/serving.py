@@ -138,11 +138,11 @@ class AccountServices:
         # the provider is `localhost`, the site 127.0.0.1: different hosts, so no shared cookies
         command = [node, str(folder / "provider.mjs"), "--port", "0", "--public-host", "localhost",
                    "--client-id", LOCAL_CLIENT_ID, "--role-claim", LOCAL_ROLE_CLAIM, "--subscriber-role", "subscriber",
-                   "--redirect-uri", f"{site}/auth/callback", "--post-logout-uri", f"{site}/"]
+                   "--redirect-uri", f"{site}/auth/callback", "--post-logout-uri", f"{site}/", "--exit-with-stdin"]
         provider_environment = {k: v for k, v in os.environ.items() if not k.startswith(("OIDC_", "CODEPAGES_"))}
         provider_environment["LOCAL_OIDC_CLIENT_SECRET"] = secret
-        self.provider = subprocess.Popen(command, cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         text=True, env=provider_environment)
+        self.provider = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True, env=provider_environment)
         issuer = None
         deadline = time.monotonic() + 30
         assert self.provider.stdout is not None and self.provider.stderr is not None

@@ -1,11 +1,14 @@
 """A guest's journey in Chromium against `python build.py serve`: the real edge function, the real meter."""
 from __future__ import annotations
 
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import ROOT, free_port, make_project
@@ -101,6 +104,30 @@ def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
     assert f"{preview.base}/" in output and "Preview stopped." in output
     with pytest.raises(OSError):
         urllib.request.urlopen(f"{preview.base}/", timeout=2)
+
+
+def test_a_killed_preview_leaves_no_server_behind(tmp_path):
+    """`kill -9` of the preview (a closed terminal, an IDE's stop button) ends its edge server,
+    its OpenID Connect provider and its PostgreSQL too: the next preview can have the port."""
+    with started_preview(make_project(tmp_path)) as preview:
+        log = preview.log_path.read_text()
+        ports = [int(found) for found in re.findall(r"(?:PostgreSQL on 127\.0\.0\.1|provider at http://localhost):(\d+)", log)]
+        assert len(ports) == 2, log
+        ports.append(int(urlsplit(preview.base).port or 0))
+        preview.process.kill()
+        preview.process.wait(timeout=10)
+        deadline = time.monotonic() + 15
+        while (listening := [port for port in ports if answers(port)]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert listening == [], f"still listening after the preview was killed: {listening}\n{log}"
+
+
+def answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
 
 
 def test_a_preview_of_a_project_that_never_built_names_the_problem_and_stops(tmp_path):

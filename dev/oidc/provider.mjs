@@ -30,6 +30,8 @@ const { values: args } = parseArgs({
     "subscriber-role": { type: "string", default: "subscriber" },
     "id-token-alg": { type: "string", default: "RS256" },
     accounts: { type: "string" },
+    // for a parent process that holds our stdin (the preview): when it ends, even killed, so do we
+    "exit-with-stdin": { type: "boolean", default: false },
   },
 });
 args["client-secret"] ??= process.env.LOCAL_OIDC_CLIENT_SECRET;
@@ -281,4 +283,5 @@ server.on("request", async (req, res) => {
 const stop = () => server.close(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
+if (args["exit-with-stdin"]) process.stdin.on("end", stop).on("error", stop).resume();
 console.log(`OIDC provider ready at ${issuer}`);

@@ -17,7 +17,8 @@
  *   the site never shares cookies with the local identity provider, which runs as `localhost`);
  *   anything malformed is a 400, never a 500 with a stack trace.
  * - `--live-reload`: HTML gets a small script that reloads the page when the preview says a
- *   rebuild finished (a line `reload` on this process's standard input; events over SSE).
+ *   rebuild finished (a line `reload` on this process's standard input; events over SSE); the
+ *   server stops when that input ends, so a preview that was killed leaves no server behind.
  */
 import type { Context } from "@netlify/edge-functions";
 import { parseArgs } from "node:util";
@@ -365,7 +366,8 @@ if (import.meta.main) {
   await checkKeys();
   const handle = router(values.site!.replace(/\/$/, ""), routes, handlers, rules);
   const live = values["live-reload"] ? new LiveReload() : null;
-  if (live) readCommands(live).catch(() => {});
+  // the preview (codepages/serving.py) holds our stdin: when it ends, even killed, so do we
+  if (live) readCommands(live).catch(() => {}).finally(() => Deno.exit(0));
   const port = Number(values.port);
   Deno.serve({
     hostname: "127.0.0.1",
