@@ -221,10 +221,22 @@ def made_once(folder: Path, name: str, make: Callable[[], T]) -> T:
     result = folder / f"{name}.pickle"
     with FileLock(folder / f"{name}.lock"):
         if not result.exists():
-            value = make()
+            try:
+                value = make()
+            except Exception as error:  # the others get the same failure instead of a half-made folder
+                result.write_bytes(pickle.dumps(MadeOnceFailure(f"{type(error).__name__}: {error}")))
+                raise
             result.write_bytes(pickle.dumps(value))
             return value
-    return pickle.loads(result.read_bytes())
+    value = pickle.loads(result.read_bytes())
+    if isinstance(value, MadeOnceFailure):
+        raise AssertionError(f"{name}, made by another test process, failed: {value.message}")
+    return value
+
+
+@dataclass
+class MadeOnceFailure:
+    message: str
 
 
 def install_and_build(work: Path) -> InstalledBuild:
@@ -241,11 +253,13 @@ def install_and_build(work: Path) -> InstalledBuild:
         shutil.copy(ROOT / name, source / name)
     shutil.copytree(ROOT / "codepages", source / "codepages", ignore=shutil.ignore_patterns("__pycache__"))
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # cwd given: this runs in a thread while tests `cli` in the main one, which changes the
+    # process's folder to a fixture project that may be gone before pip asks where it is
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, cwd=work)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
     installed = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(source)],
-                               capture_output=True, text=True, timeout=1800, env=env)
+                               capture_output=True, text=True, timeout=1800, env=env, cwd=work)
     assert installed.returncode == 0, installed.stderr[-3000:]
     command = venv / "bin" / "codepages"
     project = work / "demo"
