@@ -81,16 +81,20 @@ class Preview:
     process: subprocess.Popen[str]
 
 
+def serve_command(port: int) -> list[str]:
+    """`build.py serve` of a fixture project (run from its folder)."""
+    return [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
+            "--content", "content", "--templates", "templates", "--out", "site"]
+
+
 @contextmanager
 def started_preview(project: Path, environment: dict[str, str] | None = None) -> Iterator[Preview]:
     """`build.py serve` on `project` (with `environment` added), stopped with Ctrl-C's signal at the end."""
     port = free_port()
     log_path = project / "serve.log"
     with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port),
-             "--content", "content", "--templates", "templates", "--out", "site"],
-            cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(environment or {})})
+        process = subprocess.Popen(serve_command(port), cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True,
+                                   env={**os.environ, **(environment or {})})
         preview = Preview(f"http://127.0.0.1:{port}", project, log_path, process)
         try:
             wait_for(preview.base + "/", seconds=120, server=process, log_path=log_path)

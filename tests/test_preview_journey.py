@@ -5,14 +5,13 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT, free_port, make_project
-from test_edge_support import running_preview, started_preview
+from conftest import free_port, make_project
+from test_edge_support import running_preview, serve_command, started_preview
 
 EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "
              "Register free account to get 5 more views. Already registered? Log in.")
@@ -133,9 +132,7 @@ def answers(port: int) -> bool:
 def test_a_preview_of_a_project_that_never_built_names_the_problem_and_stops(tmp_path):
     project = make_project(tmp_path)
     (project / "content" / "site.yaml").write_text("base_url: [\n", encoding="utf-8")
-    served = subprocess.run([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(free_port()),
-                             "--content", "content", "--templates", "templates", "--out", "site"],
-                            cwd=project, capture_output=True, text=True, timeout=60)
+    served = subprocess.run(serve_command(free_port()), cwd=project, capture_output=True, text=True, timeout=60)
     assert served.returncode == 1
     assert served.stderr.startswith("content/site.yaml:2:1: YAML syntax error")
     assert "there is no site to serve yet" in served.stderr and "still serving" not in served.stderr
