@@ -331,7 +331,8 @@ def chromium():
 def free_port() -> int:
     """A free port for a server a test starts, below Linux's ephemeral range (32768–60999, where
     the kernel picks the ports of every other socket here) and in a band of its own for each
-    pytest process, so no other process can take it between this check and the server's start."""
+    pytest process, so neither the kernel nor the other pytest process hands it out again between
+    this check and the server's start."""
     worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
     low = 20000 + (worker % 6) * 2000
     for port in random.sample(range(low, low + 2000), 2000):
