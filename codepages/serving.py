@@ -268,7 +268,7 @@ def _rebuild(project: Project, pages_ready: Callable[[], None] | None) -> bool:
     except ContentError as error:
         for problem in error.problems.sorted():
             print(problem, file=sys.stderr)
-        then = ("still serving the last good site" if (project.out_dir / "index.html").exists()
+        then = ("still serving the last good site" if has_site(project)
                 else "there is no site to serve yet: mend them and start the preview again")
         print(f"{len(error.problems)} problem(s); {then}.", file=sys.stderr, flush=True)
         return False
@@ -277,9 +277,14 @@ def _rebuild(project: Project, pages_ready: Callable[[], None] | None) -> bool:
     return True
 
 
+def has_site(project: Project) -> bool:
+    """Whether an earlier build left a site the preview can serve."""
+    return (project.out_dir / "index.html").exists()
+
+
 def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) -> int:
     environment = edge_environment(project)
-    if not rebuild(project) and not (project.out_dir / "index.html").exists():
+    if not rebuild(project) and not has_site(project):
         return 1
     warm_up(project)  # while the account services start
     services = AccountServices(root, port)

@@ -333,7 +333,7 @@ def free_port() -> int:
     the kernel picks the ports of every other socket here) and in a band of its own for each
     pytest process, so neither the kernel nor the other pytest process hands it out again between
     this check and the server's start."""
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
     low = 20000 + (worker % 6) * 2000
     for port in random.sample(range(low, low + 2000), 2000):
         with socket.socket() as sock:
