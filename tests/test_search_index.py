@@ -286,11 +286,12 @@ def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
     project = make_project(tmp_path)
     loaded = load(Project.at(project), Log(quiet=True))
     catalogue, templates, cache = loaded.catalogue, project / "templates", tmp_path / "cache"
+    tools = Project.at(project).tools_dir
     site = tmp_path / "site"
     site.mkdir()
 
     def index(writer, changed=None):
-        stats = search.start_index(catalogue, templates, writer, cache, changed).finish(Log(quiet=True))
+        stats = search.start_index(catalogue, templates, writer, cache, changed, tools_dir=tools).finish(Log(quiet=True))
         writer.publish()
         search.save_state(stats, cache)
         return stats
@@ -308,7 +309,7 @@ def test_rewriting_the_index_in_place_only_touches_what_changed(tmp_path):
     # a new site reuses the Pagefind bundle of the site it replaces when the documents are the same
     (site / "index.html").write_text("published")
     fresh = Staging(site)
-    reused = search.start_index(catalogue, templates, fresh, cache).finish(Log(quiet=True))
+    reused = search.start_index(catalogue, templates, fresh, cache, tools_dir=tools).finish(Log(quiet=True))
     assert reused.pagefind == "reused" and (fresh.folder / "pagefind" / "pagefind.js").exists()
     fresh.discard()
     search.save_state(reused, cache)

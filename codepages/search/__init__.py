@@ -102,10 +102,11 @@ def _version() -> str:
 
 
 def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache_dir: Path,
-                changed: set[str] | None = None, low_priority: bool = False) -> Indexing:
+                changed: set[str] | None = None, low_priority: bool = False, *, tools_dir: Path) -> Indexing:
     """Write the code shards, the word documents and the search script into the site `writer`
     makes, and start Pagefind on the documents; `Indexing.finish()` waits for its bundle.
 
+    `tools_dir`: the project's fetched tools (Pagefind's binary; `pagefind.fetch`).
     `changed`: the codes an incremental build touched (None: a full build). Only their shards
     and word documents are made again; Pagefind indexes the documents folder in the project's
     cache, which keeps every document between builds. A full build reuses the Pagefind bundle of
@@ -124,7 +125,7 @@ def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache
     else:
         state, stats = _index_everything(catalogue, writer, documents_dir)
     stats.state = state
-    run = _start_pagefind(writer, documents_dir, low_priority) if stats.outcome != "unchanged" else None
+    run = _start_pagefind(writer, documents_dir, low_priority, tools_dir) if stats.outcome != "unchanged" else None
     return Indexing(stats, writer, run, started)
 
 
@@ -232,12 +233,12 @@ def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: Sea
     return IndexStats("updated", len(files), made, codes_in, "", 0.0)
 
 
-def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool) -> pagefind.PagefindRun:
+def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool, tools_dir: Path) -> pagefind.PagefindRun:
     digest = hashlib.sha256(_version().encode())
     for path in sorted(documents_dir.rglob("*.html")):
         digest.update(path.relative_to(documents_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
-    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse).start(low_priority)
+    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse, tools_dir).start(low_priority)
 
 
 def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:

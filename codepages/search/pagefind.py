@@ -1,4 +1,11 @@
-"""Running Pagefind (the `pagefind` binary of the pinned `pagefind-bin` package) over documents.
+"""Running Pagefind over documents: the pinned binary, fetched from the npm registry.
+
+Pagefind 1.6.0 is published on npm only (PyPI's pagefind-bin stops at 1.5.2), as one package
+per platform holding the binary. `fetch` (the `codepages fetch` command) downloads the tarball
+of this platform's package, checks it against the sha512 pinned here (npm's own integrity
+value) and unpacks the binary into the project's `.codepages/tools/`; the build looks for it
+there, then in the checkout this package runs from (fixture projects), then on PATH, and
+checks its version before every run.
 
 The bundle is made in a private folder beside the site and handed over whole. Pagefind writes
 its filter files in a random order (a hash map), so their names, and the metadata file naming
@@ -6,17 +13,23 @@ them, differ from one run to the next; `canonicalise_bundle` rewrites those few 
 canonical order so that the same documents always give the same bundle, byte for byte, and puts
 in the smaller copy of Pagefind's wasm this package ships (`_smaller_wasm`). That
 rewrite reads Pagefind's private file layout (gzip of "pagefind_dcd" + CBOR), which belongs to
-the version it was written for: the binary's version is checked before every run.
+the version it was written for.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
 import hashlib
+import io
 import json
 import os
+import platform
 import shutil
 import subprocess
+import tarfile
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +38,17 @@ import cbor2
 from ..errors import SetupError
 from ..writing import scratch_folder
 
-PAGEFIND_VERSION = "1.5.2"  # pagefind-bin, pinned in requirements.txt; canonicalise_bundle reads its layout
+PAGEFIND_VERSION = "1.6.0"  # canonicalise_bundle reads this version's layout
+# (system, machine) → the npm package holding Pagefind's binary for it, and that tarball's
+# integrity as the npm registry lists it (`npm view @pagefind/linux-x64@1.6.0 dist.integrity`)
+PLATFORM_PACKAGES = {
+    ("Linux", "x86_64"): ("@pagefind/linux-x64", "sha512-IbMSx/+Vr/Xk0TTBlLkjgK+rvnbOXGmmb2/MKxQu99AR5DsqQoV3NKEA9PQz2tA"
+                                                 "huCZjeD5xJBp4w5N5DHIC7Q=="),
+}
+BINARY = "pagefind_extended"  # the one binary the platform packages ship (extended: CJK word splitting too)
+NPM_REGISTRY = "https://registry.npmjs.org"
+TOOLS_FOLDER = f"pagefind-{PAGEFIND_VERSION}"  # under a project's .codepages/tools/
+CHECKOUT_TOOLS = Path(__file__).resolve().parents[2] / ".codepages" / "tools"
 PAGEFIND_FOLDER = "pagefind"  # under the site: Pagefind's bundle (pagefind.js, wasm, index)
 TIMEOUT_SECONDS = 300
 # Pagefind splits its word index into chunks of this many (page, location) entries (default
@@ -38,24 +61,59 @@ DIGEST_FILE = "codepages-source.sha256"  # in the bundle: a digest of the (publi
 # the digest of what they decompress to: dev/smaller_wasm.py writes them for a new Pagefind.
 WASM_FOLDER = Path(__file__).parent / "wasm"
 _MARK = b"pagefind_dcd"
+FETCH_HINT = "run `codepages fetch` (or `python build.py fetch`) in the project"
 
 
 class SearchIndexError(SetupError):
     """Pagefind is missing, of another version, or failed; the message says what happened."""
 
 
-@functools.cache
-def executable() -> str:
-    """The `pagefind` binary of the pinned `pagefind-bin` package, after checking its version."""
+def _platform_package() -> tuple[str, str]:
+    key = (platform.system(), platform.machine())
+    if key not in PLATFORM_PACKAGES:
+        raise SearchIndexError(
+            f"Pagefind {PAGEFIND_VERSION} is pinned for {', '.join(' '.join(k) for k in PLATFORM_PACKAGES)} only, not "
+            f"{' '.join(key)}: put a Pagefind {PAGEFIND_VERSION} binary named pagefind on PATH")
+    return PLATFORM_PACKAGES[key]
+
+
+def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
+    """This platform's pinned Pagefind binary in `tools_dir` (downloaded unless it is there already)."""
+    binary = tools_dir / TOOLS_FOLDER / BINARY
+    if binary.is_file():
+        return binary
+    package, integrity = _platform_package()
+    url = f"{NPM_REGISTRY}/{package}/-/{package.split('/')[1]}-{PAGEFIND_VERSION}.tgz"
     try:
-        from pagefind_bin import get_executable
-        binary = str(get_executable())
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("pagefind")
-        if found is None:
-            raise SearchIndexError(f"the search index needs Pagefind {PAGEFIND_VERSION}, from the Python package "
-                                   "pagefind-bin: install it with `pip install -r requirements.txt`") from None
-        binary = found
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            tarball = response.read()
+    except (OSError, urllib.error.URLError) as exc:
+        raise SearchIndexError(f"downloading Pagefind {PAGEFIND_VERSION} ({url}) failed: {exc}") from None
+    digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+    if digest != integrity:
+        raise SearchIndexError(f"{url} has integrity {digest}, but codepages/search/pagefind.py pins {integrity}: "
+                               "the download was damaged or the package was replaced; nothing was installed")
+    with tarfile.open(fileobj=io.BytesIO(tarball)) as archive:
+        member = archive.extractfile(f"package/bin/{BINARY}")
+        assert member is not None, f"{url} holds no bin/{BINARY}"
+        data = member.read()
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    unfinished = binary.with_name(binary.name + ".part")
+    unfinished.write_bytes(data)
+    unfinished.chmod(0o755)
+    unfinished.replace(binary)
+    return binary
+
+
+@functools.cache
+def executable(tools_dir: Path) -> str:
+    """The pinned Pagefind binary (the project's, the checkout's, or PATH's), after checking its version."""
+    found = [str(d / TOOLS_FOLDER / BINARY) for d in (tools_dir, CHECKOUT_TOOLS) if (d / TOOLS_FOLDER / BINARY).is_file()]
+    found += [path for name in ("pagefind", BINARY) if (path := shutil.which(name)) is not None]
+    if not found:
+        raise SearchIndexError(f"the search index needs Pagefind {PAGEFIND_VERSION}, which is not in "
+                               f"{tools_dir / TOOLS_FOLDER}: {FETCH_HINT}")
+    binary = found[0]
     try:
         version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.split()
     except (OSError, subprocess.SubprocessError) as exc:
@@ -63,7 +121,7 @@ def executable() -> str:
     if version[-1:] != [PAGEFIND_VERSION]:
         raise SearchIndexError(
             f"{binary} is Pagefind {' '.join(version[1:]) or 'of an unknown version'}; this build reads the bundle "
-            f"layout of Pagefind {PAGEFIND_VERSION}: install pagefind-bin=={PAGEFIND_VERSION} (requirements.txt)")
+            f"layout of Pagefind {PAGEFIND_VERSION}: {FETCH_HINT}")
     return binary
 
 
@@ -80,11 +138,12 @@ class PagefindRun:
     already holds it).
 
     `digest` names what the documents are (a bundle made from the same documents carries it);
-    `reuse` are bundles that may already index them (the site being replaced or updated).
+    `reuse` are bundles that may already index them (the site being replaced or updated);
+    `tools_dir` is the project's folder of fetched tools, where Pagefind is looked for first.
     """
 
-    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path]):
-        self.documents, self.digest, self.scratch = documents, digest, scratch
+    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path], tools_dir: Path):
+        self.documents, self.digest, self.scratch, self.tools_dir = documents, digest, scratch, tools_dir
         self.reuse = next((b for b in reuse if read_digest(b / DIGEST_FILE) == digest), None)
         self.bundle: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -95,7 +154,7 @@ class PagefindRun:
         if self.reuse is not None:
             return self
         self.bundle = scratch_folder(self.scratch, ".pagefind-")
-        command = [executable(), "--site", str(self.documents), "--output-path", str(self.bundle),
+        command = [executable(self.tools_dir), "--site", str(self.documents), "--output-path", str(self.bundle),
                    "--force-language", "en", "--silent"]
         environment = {**os.environ, "PAGEFIND_UNSTABLE_INDEX_CHUNK_SIZE": str(INDEX_CHUNK_UNITS)}
         try:
