@@ -20,11 +20,11 @@ from codepages.search import pagefind
 PACKAGE = "@pagefind/linux-x64"
 
 
-def tarball(binary: bytes) -> bytes:
+def tarball(binary: bytes, name: str = pagefind.BINARY) -> bytes:
     """An npm package tarball holding `binary` where the platform packages hold Pagefind's."""
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as archive:
-        info = tarfile.TarInfo(f"package/bin/{pagefind.BINARY}")
+        info = tarfile.TarInfo(f"package/bin/{name}")
         info.size, info.mode = len(binary), 0o755
         archive.addfile(info, io.BytesIO(binary))
     return out.getvalue()
@@ -70,6 +70,15 @@ def test_fetch_refuses_a_tarball_that_is_not_the_pinned_one(registry, tmp_path: 
     registry.body = tarball(b"#!/bin/sh\necho something else\n")
     with pytest.raises(pagefind.SearchIndexError, match=r"has integrity sha512-.*but codepages/search/pagefind\.py "
                                                         r"pins sha512-IbMSx.*nothing was installed"):
+        pagefind.fetch(tmp_path / "tools")
+    assert not (tmp_path / "tools").exists()
+
+
+def test_fetch_says_when_the_package_holds_no_binary(registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    body = tarball(b"#!/bin/sh\n", name="pagefind")
+    registry.body = body
+    monkeypatch.setitem(pagefind.PLATFORM_PACKAGES, ("Linux", "x86_64"), (PACKAGE, integrity(body)))
+    with pytest.raises(pagefind.SearchIndexError, match=r"holds no bin/pagefind_extended: Pagefind's packaging changed"):
         pagefind.fetch(tmp_path / "tools")
     assert not (tmp_path / "tools").exists()
 

@@ -28,7 +28,6 @@ import platform
 import shutil
 import subprocess
 import tarfile
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -87,15 +86,19 @@ def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             tarball = response.read()
-    except (OSError, urllib.error.URLError) as exc:
+    except OSError as exc:  # URLError, HTTPError and timeouts included
         raise SearchIndexError(f"downloading Pagefind {PAGEFIND_VERSION} ({url}) failed: {exc}") from None
     digest = "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
     if digest != integrity:
         raise SearchIndexError(f"{url} has integrity {digest}, but codepages/search/pagefind.py pins {integrity}: "
                                "the download was damaged or the package was replaced; nothing was installed")
     with tarfile.open(fileobj=io.BytesIO(tarball)) as archive:
-        member = archive.extractfile(f"package/bin/{BINARY}")
-        assert member is not None, f"{url} holds no bin/{BINARY}"
+        try:
+            member = archive.extractfile(f"package/bin/{BINARY}")
+        except KeyError:
+            member = None
+        if member is None:
+            raise SearchIndexError(f"{url} holds no bin/{BINARY}: Pagefind's packaging changed; see PLATFORM_PACKAGES")
         data = member.read()
     binary.parent.mkdir(parents=True, exist_ok=True)
     unfinished = binary.with_name(binary.name + ".part")
