@@ -93,8 +93,9 @@ def test_fetch_says_which_platforms_are_pinned(registry, tmp_path: Path, monkeyp
 
 @pytest.fixture
 def nowhere_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pagefind neither in this checkout nor on PATH: only a project's own copy counts."""
+    """Pagefind neither in this checkout, nor from pagefind-bin, nor on PATH."""
     monkeypatch.setattr(pagefind, "CHECKOUT_TOOLS", tmp_path / "no-checkout-tools")
+    monkeypatch.setattr(pagefind, "_pip_installed", lambda: [])
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     pagefind.executable.cache_clear()
     yield
@@ -132,3 +133,13 @@ def test_the_projects_own_pagefind_comes_first(tmp_path: Path, nowhere_else):
     binary.write_text(f"#!/bin/sh\necho pagefind {pagefind.PAGEFIND_VERSION}\n")
     binary.chmod(0o755)
     assert pagefind.executable(tools) == str(binary)
+
+
+def test_pagefind_bin_is_used_once_it_ships_the_pinned_version(tmp_path: Path, nowhere_else,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    binary = tmp_path / "site-packages" / "pagefind_bin" / "pagefind"
+    binary.parent.mkdir(parents=True)
+    binary.write_text(f"#!/bin/sh\necho pagefind {pagefind.PAGEFIND_VERSION}\n")
+    binary.chmod(0o755)
+    monkeypatch.setattr(pagefind, "_pip_installed", lambda: [str(binary)])
+    assert pagefind.executable(tmp_path / "tools") == str(binary)

@@ -4,8 +4,8 @@ Pagefind 1.6.0 is published on npm only (PyPI's pagefind-bin stops at 1.5.2), as
 per platform holding the binary. `fetch` (the `codepages fetch` command) downloads the tarball
 of this platform's package, checks it against the sha512 pinned here (npm's own integrity
 value) and unpacks the binary into the project's `.codepages/tools/`; the build looks for it
-there, then in the checkout this package runs from (fixture projects), then on PATH, and
-checks its version before every run.
+there, then in the checkout this package runs from (fixture projects), then in an installed
+pagefind-bin, then on PATH, and checks its version before every run.
 
 The bundle is made in a private folder beside the site and handed over whole. Pagefind writes
 its filter files in a random order (a hash map), so their names, and the metadata file naming
@@ -108,10 +108,22 @@ def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
     return binary
 
 
+def _pip_installed() -> list[str]:
+    """The binary of PyPI's pagefind-bin (the package the design card names), when it is
+    installed: it is used once it publishes the pinned version (its version is checked)."""
+    try:
+        from pagefind_bin import get_executable
+        return [str(get_executable())]
+    except (ImportError, FileNotFoundError):
+        return []
+
+
 @functools.cache
 def executable(tools_dir: Path) -> str:
-    """The pinned Pagefind binary (the project's, the checkout's, or PATH's), after checking its version."""
+    """The pinned Pagefind binary (the project's, the checkout's, pagefind-bin's or PATH's), after
+    checking its version."""
     found = [str(d / TOOLS_FOLDER / BINARY) for d in (tools_dir, CHECKOUT_TOOLS) if (d / TOOLS_FOLDER / BINARY).is_file()]
+    found += _pip_installed()
     found += [path for name in ("pagefind", BINARY) if (path := shutil.which(name)) is not None]
     if not found:
         raise SearchIndexError(f"the search index needs Pagefind {PAGEFIND_VERSION}, which is not in "
