@@ -38,8 +38,8 @@ def main() -> int:
         site, bundle = Path(folder) / "site", Path(folder) / "bundle"
         site.mkdir()
         (site / "index.html").write_text('<!doctype html><html lang="en"><body><h1 id="a">Code</h1></body></html>')
-        subprocess.run([pagefind.executable(pagefind.CHECKOUT_TOOLS), "--site", str(site), "--output-path", str(bundle), "--force-language",
-                        "en", "--silent"], check=True)
+        subprocess.run([pagefind.executable(pagefind.CHECKOUT_TOOLS), "--site", str(site), "--output-path", str(bundle),
+                        "--force-language", "en", "--silent"], check=True)
         made = set()
         for path in sorted(bundle.glob("wasm.en.pagefind")):
             wasm = gzip.decompress(path.read_bytes())

@@ -59,7 +59,7 @@ def test_fetch_installs_the_pinned_binary_once(registry, tmp_path: Path, monkeyp
     registry.body = body
     monkeypatch.setitem(pagefind.PLATFORM_PACKAGES, ("Linux", "x86_64"), (PACKAGE, integrity(body)))
     binary = pagefind.fetch(tmp_path / "tools")
-    assert binary == tmp_path / "tools" / f"pagefind-{pagefind.PAGEFIND_VERSION}" / pagefind.BINARY
+    assert binary == tmp_path / "tools" / f"pagefind-{pagefind.PAGEFIND_VERSION}" / "pagefind_extended"
     assert binary.read_bytes() == b"#!/bin/sh\necho pagefind 1.6.0\n" and binary.stat().st_mode & 0o111
     assert registry.asked == [f"https://registry.npmjs.org/{PACKAGE}/-/linux-x64-{pagefind.PAGEFIND_VERSION}.tgz"]
     assert pagefind.fetch(tmp_path / "tools") == binary
@@ -95,7 +95,7 @@ def test_fetch_says_which_platforms_are_pinned(registry, tmp_path: Path, monkeyp
 def nowhere_else(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pagefind neither in this checkout, nor from pagefind-bin, nor on PATH."""
     monkeypatch.setattr(pagefind, "CHECKOUT_TOOLS", tmp_path / "no-checkout-tools")
-    monkeypatch.setattr(pagefind, "_pip_installed", lambda: [])
+    monkeypatch.setattr(pagefind, "_pip_installed", lambda: None)
     monkeypatch.setenv("PATH", str(tmp_path / "empty-path"))
     pagefind.executable.cache_clear()
     yield
@@ -115,31 +115,32 @@ def test_a_build_without_pagefind_says_to_fetch_it_and_keeps_the_site(tmp_path: 
     assert (project / "site" / "index.html").read_text() == "the last good site"
 
 
+def fake_pagefind(path: Path, version: str = pagefind.PAGEFIND_VERSION) -> Path:
+    """A program at `path` that answers `--version` as Pagefind `version` does."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\necho pagefind {version}\n")
+    path.chmod(0o755)
+    return path
+
+
 def test_a_pagefind_of_another_version_is_refused(tmp_path: Path, nowhere_else):
     tools = tmp_path / "tools"
-    binary = tools / f"pagefind-{pagefind.PAGEFIND_VERSION}" / pagefind.BINARY
-    binary.parent.mkdir(parents=True)
-    binary.write_text("#!/bin/sh\necho pagefind 1.5.2\n")
-    binary.chmod(0o755)
+    fake_pagefind(pagefind.fetched_binary(tools), "1.5.2")
     with pytest.raises(pagefind.SearchIndexError, match=r"is Pagefind 1\.5\.2; this build reads the bundle layout "
                                                         r"of Pagefind 1\.6\.0: run `codepages fetch`"):
         pagefind.executable(tools)
 
 
-def test_the_projects_own_pagefind_comes_first(tmp_path: Path, nowhere_else):
+def test_the_projects_own_pagefind_comes_first(tmp_path: Path, nowhere_else, monkeypatch: pytest.MonkeyPatch):
     tools = tmp_path / "tools"
-    binary = tools / f"pagefind-{pagefind.PAGEFIND_VERSION}" / pagefind.BINARY
-    binary.parent.mkdir(parents=True)
-    binary.write_text(f"#!/bin/sh\necho pagefind {pagefind.PAGEFIND_VERSION}\n")
-    binary.chmod(0o755)
+    binary = fake_pagefind(pagefind.fetched_binary(tools))
+    pip_installed = fake_pagefind(tmp_path / "site-packages" / "pagefind_bin" / "pagefind")
+    monkeypatch.setattr(pagefind, "_pip_installed", lambda: str(pip_installed))
     assert pagefind.executable(tools) == str(binary)
 
 
 def test_pagefind_bin_is_used_once_it_ships_the_pinned_version(tmp_path: Path, nowhere_else,
                                                                 monkeypatch: pytest.MonkeyPatch):
-    binary = tmp_path / "site-packages" / "pagefind_bin" / "pagefind"
-    binary.parent.mkdir(parents=True)
-    binary.write_text(f"#!/bin/sh\necho pagefind {pagefind.PAGEFIND_VERSION}\n")
-    binary.chmod(0o755)
-    monkeypatch.setattr(pagefind, "_pip_installed", lambda: [str(binary)])
+    binary = fake_pagefind(tmp_path / "site-packages" / "pagefind_bin" / "pagefind")
+    monkeypatch.setattr(pagefind, "_pip_installed", lambda: str(binary))
     assert pagefind.executable(tmp_path / "tools") == str(binary)

@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import tarfile
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +77,14 @@ def _platform_package() -> tuple[str, str]:
     return PLATFORM_PACKAGES[key]
 
 
+def fetched_binary(tools_dir: Path) -> Path:
+    """Where `fetch` puts the pinned binary in a folder of fetched tools."""
+    return tools_dir / TOOLS_FOLDER / BINARY
+
+
 def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
     """This platform's pinned Pagefind binary in `tools_dir` (downloaded unless it is there already)."""
-    binary = tools_dir / TOOLS_FOLDER / BINARY
+    binary = fetched_binary(tools_dir)
     if binary.is_file():
         return binary
     package, integrity = _platform_package()
@@ -108,27 +114,34 @@ def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
     return binary
 
 
-def _pip_installed() -> list[str]:
+def _pip_installed() -> str | None:
     """The binary of PyPI's pagefind-bin (the package the design card names), when it is
     installed: it is used once it publishes the pinned version (its version is checked)."""
     try:
         from pagefind_bin import get_executable
-        return [str(get_executable())]
+        return str(get_executable())
     except (ImportError, FileNotFoundError):
-        return []
+        return None
+
+
+def _candidates(tools_dir: Path) -> Iterator[str]:
+    """Pagefind binaries in the order they are preferred: the project's, the checkout's,
+    pagefind-bin's, PATH's."""
+    for folder in (tools_dir, CHECKOUT_TOOLS):
+        if fetched_binary(folder).is_file():
+            yield str(fetched_binary(folder))
+    for found in (_pip_installed(), shutil.which("pagefind"), shutil.which(BINARY)):
+        if found is not None:
+            yield found
 
 
 @functools.cache
 def executable(tools_dir: Path) -> str:
-    """The pinned Pagefind binary (the project's, the checkout's, pagefind-bin's or PATH's), after
-    checking its version."""
-    found = [str(d / TOOLS_FOLDER / BINARY) for d in (tools_dir, CHECKOUT_TOOLS) if (d / TOOLS_FOLDER / BINARY).is_file()]
-    found += _pip_installed()
-    found += [path for name in ("pagefind", BINARY) if (path := shutil.which(name)) is not None]
-    if not found:
+    """The preferred Pagefind binary (`_candidates`), after checking its version."""
+    binary = next(_candidates(tools_dir), None)
+    if binary is None:
         raise SearchIndexError(f"the search index needs Pagefind {PAGEFIND_VERSION}, which is not in "
-                               f"{tools_dir / TOOLS_FOLDER}: {FETCH_HINT}")
-    binary = found[0]
+                               f"{fetched_binary(tools_dir).parent}: {FETCH_HINT}")
     try:
         version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30).stdout.split()
     except (OSError, subprocess.SubprocessError) as exc:
