@@ -4,30 +4,23 @@
 
 Before the first test it waits for the installed demo build (tests/conftest.py starts it at
 collection) and reports that build on its own line; then it charges each test the whole
-machine's CPU time (from /proc/stat) between its start and its end, setup and teardown
-included, so the servers, browsers and builds a test starts count too. At the end it prints
+machine's CPU time (/proc/stat, read as build_bench.py reads it for its noise figure) between
+its start and its end, setup and teardown included, so the servers, browsers and builds a test
+starts count too. At the end it prints
 CPU and wall seconds per test module, costliest first, and the 15 costliest tests. The run must
 be serial and the machine otherwise idle, or other work is charged to the tests. Linux only.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from collections import Counter
 
 import pytest
+from build_bench import machine_busy_seconds
 
-_TICKS = os.sysconf("SC_CLK_TCK")
 _started: dict[str, tuple[float, float]] = {}
 _tests: list[tuple[float, float, str]] = []  # CPU s, wall s, node id
-
-
-def machine_cpu_seconds() -> float:
-    """CPU time all cores spent busy since boot (everything but idle and waiting on I/O)."""
-    with open("/proc/stat") as stat:
-        fields = [int(value) for value in stat.readline().split()[1:]]
-    return (sum(fields) - fields[3] - fields[4]) / _TICKS
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -39,18 +32,18 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     build = getattr(sys.modules.get("conftest"), "_installed", None)
     if build is not None:
-        wall, cpu = time.monotonic(), machine_cpu_seconds()
+        wall, cpu = time.monotonic(), machine_busy_seconds()
         build.result()
-        _tests.append((machine_cpu_seconds() - cpu, time.monotonic() - wall, "(installed demo build)"))
+        _tests.append((machine_busy_seconds() - cpu, time.monotonic() - wall, "(installed demo build)"))
 
 
 def pytest_runtest_logstart(nodeid: str) -> None:
-    _started[nodeid] = (time.monotonic(), machine_cpu_seconds())
+    _started[nodeid] = (time.monotonic(), machine_busy_seconds())
 
 
 def pytest_runtest_logfinish(nodeid: str) -> None:
     wall, cpu = _started.pop(nodeid)
-    _tests.append((machine_cpu_seconds() - cpu, time.monotonic() - wall, nodeid))
+    _tests.append((machine_busy_seconds() - cpu, time.monotonic() - wall, nodeid))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's TerminalReporter
