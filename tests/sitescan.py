@@ -5,9 +5,13 @@ instructional notes as a reader sees them.
 Pages are read as bytes and searched with regular expressions (BeautifulSoup over 100,000
 pages would take many minutes); the patterns match the markup the templates write, and each
 check that uses them is also tested on a sample page with BeautifulSoup (test_catalogue_scan).
+The demo's pages hold 1.3 GB of HTML, so every pattern run over a whole page begins with a
+literal (Python's re then skips to it at memory speed; a pattern that begins with a class such
+as \\s is tried at every byte, ~5× slower), and sections are cut out with bytes.find.
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import multiprocessing
@@ -18,13 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
-LINK = re.compile(rb'\s(?:href|src)="([^"]*)"')
+# href="…" and src="…" after white space: the literal first, the white space checked after
+LINKS = [re.compile(rb'href="(?<=\shref=")([^"]*)"'), re.compile(rb'src="(?<=\ssrc=")([^"]*)"')]
 TITLE = re.compile(rb"<title>(.*?)</title>", re.S)
 DESCRIPTION = re.compile(rb'<meta name="description" content="([^"]*)"')
 CODE_PAGE = re.compile(rb'<main[^>]*class="code-page" data-code="([^"]+)" data-code-set="([^"]+)"')
 BREADCRUMBS = re.compile(rb'<nav class="breadcrumbs"')
-JSON_LD = re.compile(rb'<script type="application/ld\+json">(.*?)</script>', re.S)
-NOTES = re.compile(rb'<section class="notes" id="notes".*?</section>', re.S)
+JSON_LD = b'<script type="application/ld+json">'
+NOTES = b'<section class="notes" id="notes"'
 COMMA_BULLET = re.compile(rb"<li[^>]*>(?:\s|<[^>]+>)*,")
 SEVENTH = re.compile(rb'<div class="seventh-characters">.*?</table>', re.S)
 ROW = re.compile(rb"<tr[^>]*>(.*?)</tr>", re.S)
@@ -33,6 +38,8 @@ ANCHOR = re.compile(rb'<a href="([^"]*)">(.*?)</a>', re.S)
 TAG = re.compile(rb"<[^>]+>")
 ICD = rb"[A-Z](?:[0-9][0-9A-Z]|A[0-9])(?:\.[0-9A-Z]{1,4})?"  # the ICD-10-CM code form (QA0 too)
 RANGE = re.compile(rb"(?<![0-9A-Za-z./])(" + ICD + rb")-(" + ICD + rb")(?![0-9A-Za-z])")
+RANGE_DASH = re.compile(rb"-[A-Z]")  # where a range may be: its dash (a literal, see above)
+CODE_RUN = re.compile(rb"[0-9A-Z.]*\Z")  # the code characters just before a dash
 # A site-absolute path with no query, fragment, escape, entity or dot segment (/., /..)
 PLAIN_PATH = re.compile(rb"/(?:[A-Za-z0-9_~-][A-Za-z0-9_.~-]*/?)*")
 RANGE_URL = re.compile(r"/icd-10-cm/([A-Z][0-9A-Z][0-9A-Z])-([A-Z][0-9A-Z][0-9A-Z])/$")
@@ -60,6 +67,46 @@ class Scan:
     ranges_in_notes: int = 0
     unlinked_ranges: Counter[str] = field(default_factory=Counter)  # "O70-O71" → pages
     misdirected_ranges: list[tuple[str, str, str]] = field(default_factory=list)  # page, range, target
+
+
+def links(data: bytes) -> list[bytes]:
+    """The href and src values of a page (hrefs first), as written (entities not decoded)."""
+    return LINKS[0].findall(data) + LINKS[1].findall(data)
+
+
+def between(data: bytes, start: bytes, end: bytes) -> list[bytes]:
+    """Each part of `data` from `start` to the first `end` after it, both included."""
+    parts, at = [], data.find(start)
+    while at >= 0:
+        stop = data.find(end, at + len(start))
+        if stop < 0:
+            break
+        parts.append(data[at:stop + len(end)])
+        at = data.find(start, stop + len(end))
+    return parts
+
+
+def notes_section(data: bytes) -> bytes | None:
+    """The page's section of instructional notes, if it has one."""
+    found = between(data, NOTES, b"</section>")
+    return found[0] if found else None
+
+
+def ranges(text: bytes) -> list[re.Match[bytes]]:
+    """Every RANGE in `text`, as RANGE.finditer finds them: from each dash back over the code
+    characters before it (a range starts where they do: its lookbehind refuses any of them)."""
+    found: list[re.Match[bytes]] = []
+    end = 0
+    for dash in RANGE_DASH.finditer(text):
+        at = dash.start()
+        if at < end:
+            continue
+        start = CODE_RUN.search(text, max(end, at - 16), at).start()
+        match = RANGE.match(text, start)
+        if match and match.end(1) == at:
+            found.append(match)
+            end = match.end()
+    return found
 
 
 def url_of(relative: str) -> str:
@@ -141,6 +188,7 @@ def scan(site: Path, workers: int = 2) -> Scan:
 
 def _scan_part(site: Path, files: set[str], folders: set[str], pages: list[str]) -> Scan:
     _SAME_ON_EVERY_PAGE.clear()
+    _NOTES_SEEN.clear()
     result = Scan(site, files, folders)
     for relative in pages:
         data = (site / relative).read_bytes()
@@ -157,17 +205,19 @@ _SAME_ON_EVERY_PAGE: dict[bytes, str | None] = {}  # an absolute link's verdict 
 
 
 def _links(result: Scan, relative: str, page_url: str, data: bytes) -> None:
-    found = LINK.findall(data)
+    found = links(data)
     result.links_checked += len(found)
     for raw in dict.fromkeys(found):  # each link of the page once, in order
         absolute = raw.startswith((b"/", b"http:", b"https:"))
         if absolute and raw in _SAME_ON_EVERY_PAGE:
             why = _SAME_ON_EVERY_PAGE[raw]
-        elif PLAIN_PATH.fullmatch(raw):  # most links: what urljoin and unquote would give unchanged
-            why = path_problem(raw.decode("ascii"), result.files, result.folders)
         else:
-            href = raw.decode("utf-8")
-            why = link_problem(html.unescape(href) if "&" in href else href, page_url, result.files, result.folders)
+            if PLAIN_PATH.fullmatch(raw):  # most links: what urljoin and unquote would give unchanged
+                why = path_problem(raw.decode("ascii"), result.files, result.folders)
+            else:
+                href = raw.decode("utf-8")
+                why = link_problem(html.unescape(href) if "&" in href else href, page_url, result.files,
+                                   result.folders)
             if absolute:
                 _SAME_ON_EVERY_PAGE[raw] = why
         if why:
@@ -182,8 +232,8 @@ def _head(result: Scan, relative: str, data: bytes) -> None:
     if BREADCRUMBS.search(data):
         result.pages_with_breadcrumbs += 1
         types = set()
-        for block in JSON_LD.findall(data):
-            value = json.loads(block.decode("utf-8"))
+        for block in between(data, JSON_LD, b"</script>"):
+            value = json.loads(block[len(JSON_LD):-len(b"</script>")].decode("utf-8"))
             for item in value if isinstance(value, list) else [value]:
                 types.add(item.get("@type"))
         if "BreadcrumbList" not in types:
@@ -198,31 +248,62 @@ def _head(result: Scan, relative: str, data: bytes) -> None:
             result.descriptions_without_code.append((relative, description))
 
 
+@dataclass(frozen=True)
+class NotesVerdict:
+    """What the notes checks find in one notes section (the same on every page that holds it)."""
+
+    comma_bullet: bool
+    seventh_tables: int
+    seventh_rows: int
+    orphan_rows: list[str]
+    ranges: int
+    misdirected_ranges: list[tuple[str, str]]  # range, target
+    unlinked_ranges: list[str]
+
+
+# Sibling codes inherit the same notes: more than half the sections are repeats. Keyed by digest,
+# not by the section itself (hundreds of megabytes).
+_NOTES_SEEN: dict[bytes, NotesVerdict] = {}
+
+
 def _notes(result: Scan, relative: str, data: bytes) -> None:
-    notes = NOTES.search(data)
-    if not notes:
+    section = notes_section(data)
+    if section is None:
         return
-    section = notes[0]
+    key = hashlib.blake2b(section, digest_size=16).digest()
+    verdict = _NOTES_SEEN.get(key)
+    if verdict is None:
+        verdict = _NOTES_SEEN[key] = read_notes(section)
     result.pages_with_notes += 1
-    if COMMA_BULLET.search(section):
+    if verdict.comma_bullet:
         result.comma_bullets.append(relative)
+    result.seventh_tables += verdict.seventh_tables
+    result.seventh_rows += verdict.seventh_rows
+    result.orphan_rows.extend((relative, row) for row in verdict.orphan_rows)
+    result.ranges_in_notes += verdict.ranges
+    result.misdirected_ranges.extend((relative, range_, target) for range_, target in verdict.misdirected_ranges)
+    result.unlinked_ranges.update(verdict.unlinked_ranges)
+
+
+def read_notes(section: bytes) -> NotesVerdict:
+    tables = rows = ranges_found = 0
+    orphan_rows, misdirected = [], []
     for table in SEVENTH.findall(section):
-        result.seventh_tables += 1
+        tables += 1
         body = table.split(b"<tbody>", 1)[-1]
         for row in ROW.findall(body):
-            result.seventh_rows += 1
+            rows += 1
             if not GOOD_ROW.fullmatch(row.strip()):
-                result.orphan_rows.append((relative, row.decode("utf-8", "replace")[:120]))
+                orphan_rows.append(row.decode("utf-8", "replace")[:120])
     for anchor in ANCHOR.finditer(section):
-        label = TAG.sub(b"", anchor[2])
-        for found in RANGE.finditer(label):
-            result.ranges_in_notes += 1
+        label = TAG.sub(b"", anchor[2]) if b"<" in anchor[2] else anchor[2]
+        for found in ranges(label) if b"-" in label else ():
+            ranges_found += 1
             first, last = found[1].decode(), found[2].decode()
             target = anchor[1].decode()
             own = f"/icd-10-cm/{first}-{last}/"
             if target != own and not covers(target, first, last) and "." not in first + last:
-                result.misdirected_ranges.append((relative, f"{first}-{last}", target))
-    unlinked = TAG.sub(b" ", ANCHOR.sub(b" @ ", section))
-    for found in RANGE.finditer(unlinked):
-        result.ranges_in_notes += 1
-        result.unlinked_ranges[found[0].decode()] += 1
+                misdirected.append((f"{first}-{last}", target))
+    unlinked = [found[0].decode() for found in ranges(TAG.sub(b" ", ANCHOR.sub(b" @ ", section)))]
+    return NotesVerdict(bool(COMMA_BULLET.search(section)), tables, rows, orphan_rows, ranges_found + len(unlinked),
+                        misdirected, unlinked)

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bs4 import BeautifulSoup
-from sitescan import COMMA_BULLET, LINK, NOTES, ROW, SEVENTH, TITLE, covers, link_problem, url_of
+from sitescan import COMMA_BULLET, RANGE, ROW, SEVENTH, TITLE, covers, link_problem, links, notes_section, ranges, scan, url_of
 
 
 def listing(items, limit=15):
@@ -31,17 +31,19 @@ def test_the_scan_reads_links_titles_and_notes_as_beautifulsoup_does(demo_site: 
         # the inert templates the edge function copies in (<script type="text/html">) hold links too
         inert = [BeautifulSoup(s.string or "", "html.parser") for s in soup.find_all("script", type="text/html")]
         expected = sorted(t[a] for tree in [soup, *inert] for a in ("href", "src") for t in tree.find_all(attrs={a: True}))
-        assert sorted(html.unescape(m[1].decode()) for m in LINK.finditer(data)) == expected, relative
+        assert sorted(html.unescape(link.decode()) for link in links(data)) == expected, relative
         assert html.unescape(TITLE.search(data)[1].decode()) == soup.title.string, relative
         notes = soup.select_one("section#notes")
-        section = NOTES.search(data)
+        section = notes_section(data)
         assert (notes is None) == (section is None), relative
         if notes is None:
             continue
+        assert BeautifulSoup(section.decode(), "html.parser").get_text() == notes.get_text(), relative
         rows = notes.select("div.seventh-characters tbody tr")
-        assert len([r for t in SEVENTH.findall(section[0]) for r in ROW.findall(t.split(b"<tbody>")[-1])]) == len(rows)
+        assert len([r for t in SEVENTH.findall(section) for r in ROW.findall(t.split(b"<tbody>")[-1])]) == len(rows)
         comma = [li for li in notes.find_all("li") if li.get_text().lstrip().startswith(",")]
-        assert bool(comma) == bool(COMMA_BULLET.search(section[0])), relative
+        assert bool(comma) == bool(COMMA_BULLET.search(section)), relative
+        assert [m.span() for m in ranges(section)] == [m.span() for m in RANGE.finditer(section)], relative
 
 
 def test_link_rules_tell_a_redirect_from_a_file():
@@ -54,6 +56,14 @@ def test_link_rules_tell_a_redirect_from_a_file():
     assert url_of("cpt/623/62326/index.html") == "/cpt/623/62326/" and url_of("404.html") == "/404.html"
     assert covers("/icd-10-cm/O60-O77/", "O70", "O71") and not covers("/icd-10-cm/O60-O77/", "O80", "O82")
     assert covers("/icd-10-cm/Q00-QA0/", "Q20", "Q34")
+
+
+def test_ranges_are_found_where_a_scan_from_every_byte_finds_them():
+    text = (b"A00-B99 (x) O70-O71, S72.001A-S72.009A; aA00-B99 /A00-B99 A00-B99-C00 X1-Y2 "
+            b"Q00-QA0. C00-D49.- A00.123456789-B00 T36.0X1-T50.996 -A00 A00- E08-E13")
+    expected = [m.group() for m in RANGE.finditer(text)]
+    assert [m.group() for m in ranges(text)] == expected
+    assert expected[:3] == [b"A00-B99", b"O70-O71", b"S72.001A-S72.009A"] and b"Q00-QA0" in expected
 
 
 # --- issue 9: the crawl ------------------------------------------------------------------
@@ -128,3 +138,25 @@ def test_sitemap_lists_every_page_with_a_lastmod(demo_site: Path, demo_scan):
     assert undated == [], listing(undated)
     # an official ICD-10-CM entry is dated by its release (April 1, 2026)
     assert urls["/icd-10-cm/S72/S72.001/S72.001A/"] == "2026-04-01"
+
+
+def test_the_scan_reports_each_page_of_a_defect_that_pages_share(tmp_path: Path):
+    notes = ('<section class="notes" id="notes"><ul><li>, a comma bullet</li></ul>'
+             '<p>Excludes1: see O70-O71 and <a href="/icd-10-cm/A00-B99/">C00-D49</a></p>'
+             '<div class="seventh-characters"><table><tbody><tr><th scope="row">A</th><td>initial</td></tr>'
+             '<tr><th scope="row"></th><td>orphan</td></tr></tbody></table></div></section>')
+    for code in ("A00.0", "A00.1"):
+        folder = tmp_path / "icd-10-cm" / code
+        folder.mkdir(parents=True)
+        (folder / "index.html").write_text(
+            f'<html><head><title>{code}</title></head><body><a href="/icd-10-cm/Z99/">x</a>{notes}</body></html>')
+    found = scan(tmp_path, workers=1)
+    pages = ["icd-10-cm/A00.0/index.html", "icd-10-cm/A00.1/index.html"]
+    assert found.pages_with_notes == 2 and found.comma_bullets == pages
+    missing = "no index.html in that folder (404)"
+    hrefs = ["/icd-10-cm/Z99/", "/icd-10-cm/A00-B99/"]  # in the order of the page
+    assert found.bad_links == [(page, href, missing) for page in pages for href in hrefs]
+    assert found.unlinked_ranges == {"O70-O71": 2}
+    assert found.misdirected_ranges == [(page, "C00-D49", "/icd-10-cm/A00-B99/") for page in pages]
+    assert [page for page, _row in found.orphan_rows] == pages
+    assert found.seventh_tables == 2 and found.seventh_rows == 4 and found.ranges_in_notes == 4
