@@ -30,15 +30,23 @@ def base_url(demo_site: Path):
     server.server_close()
 
 
-@pytest.fixture
-def page(chromium, base_url):
+@pytest.fixture(scope="module")
+def browsing(chromium, base_url):
+    """One browser context for the module's tests, as one visitor's: its cache keeps Pagefind's
+    files and compiled WebAssembly between them (the page keeps no state of its own: no storage)."""
     context = chromium.new_context(base_url=base_url)
-    page = context.new_page()
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(browsing):
+    page = browsing.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(error))
     page.goto("/search/")
     yield page
-    context.close()
+    page.close()
     assert not errors
 
 
