@@ -7,11 +7,12 @@ collection) and reports that build on its own line; then it charges each test th
 machine's CPU time (/proc/stat, read as build_bench.py reads it for its noise figure) between
 its start and its end, setup and teardown included, so the servers, browsers and builds a test
 starts count too. At the end it prints
-CPU and wall seconds per test module, costliest first, and the 15 costliest tests. The run must
+CPU and wall seconds per test module, costliest first, and the 15 costliest tests (SUITE_CPU_TESTS=N for N). The run must
 be serial and the machine otherwise idle, or other work is charged to the tests. Linux only.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import Counter
@@ -60,5 +61,5 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest'
     for module, seconds in cpu.most_common():
         write(f"{seconds:8.1f} s CPU {wall[module]:8.1f} s wall {count[module]:5d} tests  {module}")
     write("\nCostliest tests")
-    for seconds, elapsed, nodeid in sorted(_tests, reverse=True)[:15]:
+    for seconds, elapsed, nodeid in sorted(_tests, reverse=True)[:int(os.environ.get("SUITE_CPU_TESTS", "15"))]:
         write(f"{seconds:8.1f} s CPU {elapsed:8.1f} s wall  {nodeid}")
