@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import http.server
 import io
 import os
 import pickle
@@ -11,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -308,6 +311,24 @@ def demo_build(installed_build) -> tuple[Path, Run]:
 @pytest.fixture(scope="session")
 def demo_site(demo_build) -> Path:
     return demo_build[0]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+@pytest.fixture(scope="session")
+def demo_url(demo_site: Path):
+    """The demo build served as plain static files on loopback (the pages every visitor gets
+    before the edge function adds anything): its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(QuietHandler, directory=str(demo_site)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture(scope="session")

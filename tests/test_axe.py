@@ -7,10 +7,7 @@ gets before the edge function adds anything (the gated version).
 """
 from __future__ import annotations
 
-import functools
-import http.server
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -35,22 +32,6 @@ def axe_script() -> Path:
 
 
 @pytest.fixture(scope="module")
-def static_site(demo_site: Path):
-    handler = functools.partial(QuietHandler, directory=str(demo_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        pass
-
-
-@pytest.fixture(scope="module")
 def phone(chromium):
     context = chromium.new_context(viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True,
                                    has_touch=True)
@@ -67,20 +48,20 @@ def violations(page, axe_script: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_no_axe_violation_at_320_px(phone, static_site, axe_script, url):
-    response = phone.goto(static_site + url)
+def test_no_axe_violation_at_320_px(phone, demo_url, axe_script, url):
+    response = phone.goto(demo_url + url)
     assert response is not None and response.status in (200, 404)
     assert violations(phone, axe_script) == []
 
 
 @pytest.mark.parametrize("url", PAGES)
-def test_no_page_scrolls_sideways_at_320_px(phone, static_site, url):
+def test_no_page_scrolls_sideways_at_320_px(phone, demo_url, url):
     """WCAG 2.1 reflow (1.4.10), which axe does not test: content fits a 320 px wide screen."""
-    phone.goto(static_site + url)
+    phone.goto(demo_url + url)
     assert phone.evaluate("document.documentElement.scrollWidth") <= 320
 
 
-def test_axe_reports_a_violation_when_there_is_one(phone, static_site, axe_script):
-    phone.goto(static_site + "/")
+def test_axe_reports_a_violation_when_there_is_one(phone, demo_url, axe_script):
+    phone.goto(demo_url + "/")
     phone.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<img src=x.png>')")
     assert any(v.startswith("image-alt") for v in violations(phone, axe_script))
