@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import build_in_process, make_project
+from conftest import ROOT, build_in_process, make_project
 
 from codepages.search import pagefind
 
@@ -144,3 +144,23 @@ def test_pagefind_bin_is_used_once_it_ships_the_pinned_version(tmp_path: Path, n
     binary = fake_pagefind(tmp_path / "site-packages" / "pagefind_bin" / "pagefind")
     monkeypatch.setattr(pagefind, "_pip_installed", lambda: str(binary))
     assert pagefind.executable(tmp_path / "tools") == str(binary)
+
+
+def test_an_interrupted_wait_stops_pagefind_and_removes_its_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Ctrl-C (or the preview's SIGTERM) while a build waits for Pagefind: Pagefind stops with
+    it. Left running, it outlived the preview, wrote into a removed folder and hung there."""
+    documents = tmp_path / "documents"
+    documents.mkdir()
+    for n in range(200):
+        (documents / f"{n}.html").write_text(f"<html lang='en'><body><h1>Code {n}</h1><p>words {n}</p></body></html>")
+    run = pagefind.PagefindRun(documents, "digest", tmp_path, [], ROOT / ".codepages" / "tools").start()
+    process, bundle = run.process, run.bundle
+    assert process is not None and bundle is not None and process.poll() is None
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # as the signal handler raises it in the waiting thread
+    monkeypatch.setattr(process, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.finish()
+    assert process.poll() is not None, "Pagefind still runs after the build was interrupted"
+    assert not bundle.exists() and run.process is None

@@ -194,16 +194,17 @@ class PagefindRun:
         return self
 
     def finish(self) -> None:
-        """Wait for Pagefind; raise SearchIndexError if it failed (its bundle is then removed)."""
+        """Wait for Pagefind; raise SearchIndexError if it failed (its bundle is then removed).
+        Interrupted while waiting (Ctrl-C, or SIGTERM in the preview), it stops Pagefind too:
+        left running, it outlives the build with its output folder gone."""
         if self.process is None:
             return
-        failed = True
         try:
             self._finish()
-            failed = False
-        finally:
-            self.process = None
-            self._cleanup(failed)
+        except BaseException:
+            self.stop()
+            raise
+        self.process = None
 
     def stop(self) -> None:
         """Stop Pagefind and remove its unfinished bundle."""
