@@ -26,7 +26,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
@@ -43,6 +42,7 @@ METER_VARIABLE = "CODEPAGES_METER_KEYS"
 SESSION_VARIABLE = "CODEPAGES_SESSION_KEYS"
 LOCAL_CLIENT_ID = "codepages-local"
 LOCAL_ROLE_CLAIM = "https://codepages.example/roles"
+PROVIDER_START_SECONDS = 30.0  # the local provider's wait to say it is ready
 
 
 def deno_binary() -> str:
@@ -143,25 +143,19 @@ class AccountServices:
         provider_environment["LOCAL_OIDC_CLIENT_SECRET"] = secret
         self.provider = subprocess.Popen(command, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, text=True, env=provider_environment)
-        issuer = None
-        deadline = time.monotonic() + 30
         assert self.provider.stdout is not None and self.provider.stderr is not None
-        while time.monotonic() < deadline:
-            line = self.provider.stdout.readline()
-            if not line:
-                break
-            if line.startswith("OIDC provider ready at "):
-                issuer = line.split(" at ", 1)[1].strip()
-                break
+        # read in a thread: a provider that starts but never says so must not hold the preview
+        # (a blocking readline never returned to look at the deadline)
+        issuer = _ready_line(self.provider.stdout, "OIDC provider ready at ", PROVIDER_START_SECONDS)
         if issuer is None:
-            error = self.provider.stderr.read() if self.provider.poll() is not None else "no answer"
+            error = self.provider.stderr.read() if self.provider.poll() is not None else \
+                f"no answer within {PROVIDER_START_SECONDS} s"
             print(f"Accounts: the local OpenID Connect provider did not start: {error[-1500:]}",
                   file=sys.stderr, flush=True)
             self.stop_provider()
             return
-        # keep draining its output so it never blocks on a full pipe
-        for stream in (self.provider.stdout, self.provider.stderr):
-            threading.Thread(target=_drain, args=(stream, "[oidc] "), daemon=True).start()
+        # keep draining its errors so it never blocks on a full pipe (_ready_line drains stdout)
+        threading.Thread(target=_drain, args=(self.provider.stderr, "[oidc] "), daemon=True).start()
         environment.update({
             "OIDC_ISSUER": issuer,
             "OIDC_CLIENT_ID": LOCAL_CLIENT_ID,
@@ -212,6 +206,29 @@ def allowed_hosts(environment: dict[str, str]) -> str:
         if host and host not in hosts:
             hosts.append(host)
     return ",".join(hosts)
+
+
+def _ready_line(stream: IO[str], prefix: str, seconds: float) -> str | None:
+    """What follows `prefix` on the first line of `stream` that starts with it, if one comes
+    within `seconds`. A thread reads the stream, and after that line drains it as _drain does."""
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        try:
+            for line in stream:
+                if not ready.is_set() and line.startswith(prefix):
+                    found.append(line.removeprefix(prefix).strip())
+                    ready.set()
+                elif ready.is_set() and "WARNING" not in line:
+                    print(f"[oidc] {line}", end="", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+        ready.set()  # the stream ended
+
+    threading.Thread(target=read, daemon=True).start()
+    ready.wait(seconds)
+    return found[0] if found else None
 
 
 def _drain(stream: IO[str], prefix: str) -> None:

@@ -160,3 +160,24 @@ def test_without_javascript_the_header_box_jumps_to_an_exactly_typed_code(previe
         assert page.url.startswith(base + "/search/?q=lumbar")
     finally:
         context.close()
+
+
+def test_a_provider_that_never_says_it_is_ready_does_not_hold_the_preview(tmp_path, monkeypatch, capsys):
+    """The local OpenID Connect provider started but silent: the preview gives up on it after
+    its wait, says so, and goes on without sign-in (a blocking read once waited for ever)."""
+    from codepages import serving
+
+    root = tmp_path / "root"
+    (root / "dev" / "oidc" / "node_modules" / "oidc-provider").mkdir(parents=True)
+    silent = tmp_path / "node"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    monkeypatch.setattr(serving.shutil, "which", lambda name: str(silent) if name == "node" else None)
+    monkeypatch.setattr(serving, "PROVIDER_START_SECONDS", 1.0)
+    services = serving.AccountServices(root, free_port())
+    environment: dict[str, str] = {}
+    started = time.monotonic()
+    services._start_provider(environment)
+    assert time.monotonic() - started < 10
+    assert "the local OpenID Connect provider did not start: no answer within 1.0 s" in capsys.readouterr().err
+    assert "OIDC_ISSUER" not in environment and services.provider is None
