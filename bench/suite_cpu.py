@@ -6,9 +6,9 @@ Before the first test it waits for the installed demo build (tests/conftest.py s
 collection) and reports that build on its own line; then it charges each test the whole
 machine's CPU time (/proc/stat, read as build_bench.py reads it for its noise figure) between
 its start and its end, setup and teardown included, so the servers, browsers and builds a test
-starts count too. At the end it prints
-CPU and wall seconds per test module, costliest first, and the 15 costliest tests (SUITE_CPU_TESTS=N for N). The run must
-be serial and the machine otherwise idle, or other work is charged to the tests. Linux only.
+starts count too. At the end it prints CPU and wall seconds per test module, costliest first,
+and the 15 costliest tests (SUITE_CPU_TESTS=N: the N costliest). The run must be serial and the
+machine otherwise idle, or other work is charged to the tests. Linux only.
 """
 from __future__ import annotations
 

@@ -210,21 +210,21 @@ def allowed_hosts(environment: dict[str, str]) -> str:
 
 def _ready_line(stream: IO[str], prefix: str, seconds: float) -> str | None:
     """What follows `prefix` on the first line of `stream` that starts with it, if one comes
-    within `seconds`. A thread reads the stream, and after that line drains it as _drain does."""
+    within `seconds`. A thread reads the stream, and after that line drains it (_drain)."""
     found: list[str] = []
     ready = threading.Event()
 
     def read() -> None:
         try:
             for line in stream:
-                if not ready.is_set() and line.startswith(prefix):
+                if line.startswith(prefix):
                     found.append(line.removeprefix(prefix).strip())
-                    ready.set()
-                elif ready.is_set() and "WARNING" not in line:
-                    print(f"[oidc] {line}", end="", file=sys.stderr, flush=True)
+                    break
         except (OSError, ValueError):
             pass
-        ready.set()  # the stream ended
+        ready.set()
+        if found:
+            _drain(stream, "[oidc] ")
 
     threading.Thread(target=read, daemon=True).start()
     ready.wait(seconds)

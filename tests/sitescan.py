@@ -88,8 +88,9 @@ def between(data: bytes, start: bytes, end: bytes) -> list[bytes]:
 
 def notes_section(data: bytes) -> bytes | None:
     """The page's section of instructional notes, if it has one."""
-    found = between(data, NOTES, b"</section>")
-    return found[0] if found else None
+    at = data.find(NOTES)
+    stop = data.find(b"</section>", at + len(NOTES)) if at >= 0 else -1
+    return data[at:stop + len(b"</section>")] if stop >= 0 else None
 
 
 def ranges(text: bytes) -> list[re.Match[bytes]]:

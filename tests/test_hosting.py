@@ -203,9 +203,8 @@ def test_no_folder_at_all_would_break_the_limit_at_three_times_the_catalogue(dem
     (search/codes/<first character>/) are a file per code prefix, and the shards deeper than
     three characters are made where a prefix holds more than 100 codes, so their number grows
     with the catalogue — spread over one folder per first character."""
-    counts = demo_entries
     shards = [n for n in (demo_site / "search" / "codes").rglob("*.json") if len(n.name) > len("ABC.json")]
     assert len(shards) > 1_000  # prefixes of four characters or more: as many as the codes need
-    over = {f: n for f, n in counts.items() if 3 * n > LIMIT}
+    over = {f: n for f, n in demo_entries.items() if 3 * n > LIMIT}
     assert over == {}, f"folders over {LIMIT:,} entries at three times today's catalogue: " + \
         ", ".join(f"{f}/ {n:,} × 3 = {3 * n:,}" for f, n in over.items())
