@@ -14,11 +14,17 @@ Takes pages from an existing build of a project (default: this checkout and its 
 and runs the real handler (edge/functions/gate.ts) in Deno (`.venv/bin/deno`, with
 `--config edge/deno.json`) N times per scenario: a new visitor unlocking a sealed page, a
 returning visitor re-opening it, a spent meter (another sealed page, gated), a plain page,
-a passed-through page. Per request it measures wall time (performance.now()) and the CPU
-time of the Deno process (user + system from getrusage, through node:process cpuUsage());
-per scenario also the process CPU time over the whole loop divided by N. It prints p50 and
-p99 per scenario against the budget of issue 15 (p99 <= 1 ms; Netlify allows 50 ms), and says
-whether it is met. The chain is measured as deployed: the addresses function, then the gate.
+a passed-through page. Per request it measures wall time (performance.now()), the CPU time of
+the thread that runs the script (CLOCK_THREAD_CPUTIME_ID through Deno's FFI: Netlify's limit
+counts "all time spent running your scripts"; V8's pauses on that thread are in it) and the
+CPU time of the whole Deno process (getrusage, through node:process cpuUsage()); per scenario
+also both over the whole loop divided by N. Per request, the process figure is not a request's
+cost: Linux books the CPU of V8's helper threads (concurrent GC, compilation), which run on the
+other core, in scheduler-tick chunks to whichever request runs at that moment; over a loop it
+is exact. It prints p50 and p99 of the script thread per scenario against the budget of issue
+15 (p99 <= 1 ms; Netlify allows 50 ms), says whether it is met, and prints the process p99 and
+per-loop figures beside them. The chain is measured as deployed: the addresses function, then
+the gate.
 
 Keys: the seal key is the one the build used — CODEPAGES_SEAL_KEYS if set, else the
 project's development key file `.codepages/dev-secrets/seal-keys` (codepages/project.py) — and a
@@ -162,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         json.dump({"site": str(site), "n": args.n, "warmup": args.warmup, **plan}, handle)
         plan_file = handle.name
     command = [str(DENO), "run", "--quiet", "--config", str(ROOT / "edge" / "deno.json"), "--allow-env",
-               "--allow-read", "--allow-sys", *([f"--v8-flags={args.v8_flags}"] if args.v8_flags else []),
+               "--allow-read", "--allow-sys", "--allow-ffi", *([f"--v8-flags={args.v8_flags}"] if args.v8_flags else []),
                str(SCRIPT), plan_file]
     print("running: " + " ".join(command[:6]) + " … bench/edge_bench.ts PLAN.json", flush=True)
     try:
@@ -179,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"Edge chain (functions/addresses.ts, then gate.ts) on Deno {data['deno']} (V8 {data['v8']}), ms per request")
     first = data["first"]
+    print(f"per-request CPU: {data['cpuClock']}")
     print(f"first request of the process ({first['path']}: keys imported, code cold): "
           f"{first['wallMs']:.2f} ms wall, {first['cpuMs']:.2f} ms CPU")
     header = (f"{'scenario':<52}{'pages':>6}{'page KB':>12}{'wall p50':>10}{'p99':>8}{'CPU p50':>9}"
-              f"{'p99':>8}{'max':>8}{'CPU/req':>9}  CPU p99 <= {BUDGET_P99_MS:g} ms")
+              f"{'p99':>8}{'max':>8}{'CPU/req':>9}{'process p99':>13}{'/req':>7}  CPU p99 <= {BUDGET_P99_MS:g} ms")
     print(header)
     print("-" * len(header))
     for r in data["results"]:
@@ -191,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         kb = f"{r['pageKbMin']:.0f}-{r['pageKbMax']:.0f}" if round(r["pageKbMin"]) != round(r["pageKbMax"]) \
             else f"{r['pageKbMin']:.0f}"
         print(f"{r['name']:<52}{r['pages']:>6}{kb:>12}{r['wallP50']:>10.3f}{r['wallP99']:>8.3f}{r['cpuP50']:>9.3f}"
-              f"{r['cpuP99']:>8.3f}{r['cpuMax']:>8.2f}{r['loopCpuPerRequest']:>9.3f}  {verdict}")
+              f"{r['cpuP99']:>8.3f}{r['cpuMax']:>8.2f}{r['loopScriptCpuPerRequest']:>9.3f}"
+              f"{r['processCpuP99']:>13.3f}{r['loopCpuPerRequest']:>7.3f}  {verdict}")
         slow, fast = r.get("slowestPage"), r.get("fastestPage")
         if slow and fast and len(r["name"]) and r["pages"] > 1:
             print(f"    per page, CPU p50: {fast['path']} {fast['cpuP50']:.3f} ms ({fast['bytes'] / 1024:.0f} KB) "
@@ -199,10 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         for problem in r["problems"]:
             print(f"    ! {problem}")
     print()
-    print("wall: performance.now() around the handler and reading its response body (grows when other processes")
-    print("take the CPU); CPU: user + system of the Deno process per request (getrusage, 1 us resolution; includes")
-    print(f"V8's GC and WebCrypto threads); CPU/req: process CPU over the {args.n}-request loop / {args.n}. Budget")
-    print(f"(issue 15): CPU p99 <= {BUDGET_P99_MS:g} ms per code-page request; Netlify allows {NETLIFY_LIMIT_MS:g} ms.")
+    print("wall: performance.now() around the handler and reading its response body as bytes (grows when other")
+    print("processes take the CPU); CPU: the script thread's CPU time per request (V8's pauses on it included);")
+    print(f"CPU/req: the same over the {args.n}-request loop / {args.n}; process p99, /req: the Deno process's CPU (all")
+    print("threads: V8's helpers on the other core too, booked in scheduler-tick chunks), per request and over the")
+    print(f"loop. Budget (issue 15): CPU p99 <= {BUDGET_P99_MS:g} ms per code-page request; Netlify allows "
+          f"{NETLIFY_LIMIT_MS:g} ms of script time.")
     code_pages = [r for r in data["results"] if "passed through" not in r["name"]]
     worst = max(code_pages, key=lambda r: r["cpuP99"])
     verdict = "met" if worst["cpuP99"] <= BUDGET_P99_MS else "MISSED"
