@@ -1,16 +1,23 @@
-"""Sealing protected sections: AES-256-GCM, bound to the page and section they belong to.
+"""Sealing a page's protected sections: one AES-256-GCM token per page, bound to the page.
 
-The static site is the gated version of every page; a protected section's content travels
-in it only as a sealed token that the edge function (edge/lib/seal.ts) opens for a visitor
+The static site is the gated version of every page; a page's protected content travels in
+it only as one sealed token that the edge function (edge/lib/seal.ts) opens for a visitor
 whose meter allows it. The token format, shared with the edge:
 
-    v1.<key id>.<base64url nonce (12 bytes)>.<base64url ciphertext + 16-byte tag>
+    v2.<key id>.<base64url nonce (12 bytes)>.<base64url ciphertext + 16-byte tag>
 
-(base64url without padding). The additional authenticated data is
-``b"codepages/v1|" + page_path + "|" + section_id`` (UTF-8), so a token copied into
-another page or section does not open. ``page_path`` is the page's canonical URL path,
-exactly as the build writes it (``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see
-``codesets.url_path``); the edge derives the same string from the request URL.
+(base64url without padding). The plaintext is raw DEFLATE of a bundle: a JSON header
+``[["summary",1418],["coding-tips",2754],...]`` (each protected section's id and the length
+in bytes of its HTML, in page order) and a newline, then those sections' UTF-8 HTML back to
+back.
+One token per page, compressed, because opening costs the edge CPU by the byte and by the
+call: Deno's node:crypto AES-GCM runs at ~100 MB/s, and seven tokens of a CPT page took
+~0.29 ms where one compressed token takes ~0.08 ms (bench/edge_bench.py). The additional
+authenticated data is ``b"codepages/v2|" + page_path`` (UTF-8), so a token copied into
+another page does not open, and the header names the section each part belongs to.
+``page_path`` is the page's canonical URL path, exactly as the build writes it
+(``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see ``codesets.url_path``); the edge
+derives the same string from the request URL.
 
 Keys come from ``CODEPAGES_SEAL_KEYS`` (``kid1:base64key,kid2:base64key``; the first key
 seals, every listed key opens, so keys can be rotated). In production the variable is
@@ -23,9 +30,11 @@ import binascii
 import functools
 import hashlib
 import hmac
+import json
 import os
 import re
 import secrets
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +44,8 @@ if TYPE_CHECKING:  # imported when a section is sealed or opened: a build with n
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 VARIABLE = "CODEPAGES_SEAL_KEYS"
-VERSION = "v1"
-AAD_PREFIX = b"codepages/v1|"
+VERSION = "v2"
+AAD_PREFIX = b"codepages/v2|"
 KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -49,7 +58,8 @@ GENERATE_HINT = (
 KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 SECTION_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
-TOKEN_RE = re.compile(r"v1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22,})")
+TOKEN_RE = re.compile(r"v2\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22,})")
+MAX_PLAINTEXT_BYTES = 4 * 1024 * 1024  # what one page's bundle may inflate to (the edge's limit too)
 
 
 class SealKeyError(Exception):
@@ -77,8 +87,8 @@ class Keyring:
                 return key
         return None
 
-    def seal(self, page_path: str, section_id: str, html: str) -> str:
-        return seal(self.current_key, self.current_id, page_path, section_id, html)
+    def seal(self, page_path: str, sections: Mapping[str, str]) -> str:
+        return seal(self.current_key, self.current_id, page_path, sections)
 
     def __repr__(self) -> str:  # never print key material
         return f"Keyring(ids={[kid for kid, _ in self.keys]!r}, source={self.source!r})"
@@ -98,12 +108,10 @@ def b64url_decode(text: str) -> bytes:
     return data
 
 
-def additional_data(page_path: str, section_id: str) -> bytes:
-    if not SECTION_ID_RE.fullmatch(section_id):
-        raise ValueError(f"section id {section_id!r} must be lowercase letters, digits and '-'")
+def additional_data(page_path: str) -> bytes:
     if not page_path.startswith("/") or not page_path.endswith("/"):
         raise ValueError(f"page path {page_path!r} must be the page's URL path, like /cpt/623/62326/")
-    return AAD_PREFIX + page_path.encode("utf-8") + b"|" + section_id.encode("utf-8")
+    return AAD_PREFIX + page_path.encode("utf-8")
 
 
 @functools.lru_cache(maxsize=16)
@@ -114,29 +122,73 @@ def _cipher(key: bytes) -> AESGCM:
 
 @functools.lru_cache(maxsize=16)
 def _nonce_key(key: bytes) -> bytes:
-    return hmac.new(key, b"codepages/v1 nonce key", hashlib.sha256).digest()
+    return hmac.new(key, b"codepages/v2 nonce key", hashlib.sha256).digest()
 
 
-def seal(key: bytes, key_id: str, page_path: str, section_id: str, html: str) -> str:
-    """Seal one section's HTML for one page: `v1.<key_id>.<nonce>.<ciphertext+tag>`.
+def bundle(sections: Mapping[str, str]) -> bytes:
+    """The sections as the token's plaintext, before compression (see the module's docstring)."""
+    if not sections:
+        raise ValueError("a page seal holds at least one section")
+    parts = []
+    for section_id, html in sections.items():
+        if not SECTION_ID_RE.fullmatch(section_id):
+            raise ValueError(f"section id {section_id!r} must be lowercase letters, digits and '-'")
+        parts.append((section_id, html.encode("utf-8")))
+    header = json.dumps([[section_id, len(data)] for section_id, data in parts], separators=(",", ":"))
+    return header.encode("ascii") + b"\n" + b"".join(data for _, data in parts)
 
-    The nonce is synthetic (an HMAC of page, section and content under a key derived from
-    the sealing key): the same content seals to the same token, so rebuilds are reproducible
-    and unchanged pages stay byte-identical, while different content never shares a nonce.
+
+def unbundle(data: bytes) -> dict[str, str] | None:
+    """The sections of a bundle, or None when it is not one."""
+    line_end = data.find(b"\n")
+    try:
+        header = json.loads(data[:line_end]) if line_end > 0 else None
+    except ValueError:
+        return None
+    if not isinstance(header, list):
+        return None
+    sections: dict[str, str] = {}
+    at = line_end + 1
+    for entry in header:
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
+                and isinstance(entry[1], int) and not isinstance(entry[1], bool) and entry[1] >= 0):
+            return None
+        section_id, length = entry
+        if not SECTION_ID_RE.fullmatch(section_id) or section_id in sections or at + length > len(data):
+            return None
+        try:
+            sections[section_id] = data[at:at + length].decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        at += length
+    return sections if sections and at == len(data) else None
+
+
+def seal(key: bytes, key_id: str, page_path: str, sections: Mapping[str, str]) -> str:
+    """Seal a page's protected sections (id → HTML, in page order): `v2.<key_id>.<nonce>.<ciphertext+tag>`.
+
+    The nonce is synthetic (an HMAC of page and content under a key derived from the sealing
+    key): the same content seals to the same token, so rebuilds are reproducible and unchanged
+    pages stay byte-identical, while different content never shares a nonce.
     """
     if len(key) != KEY_BYTES:
         raise ValueError(f"a sealing key is {KEY_BYTES} bytes, got {len(key)}")
     if not KEY_ID_RE.fullmatch(key_id):
         raise ValueError(f"key id {key_id!r} must be 1-32 letters, digits, '_' or '-'")
-    aad = additional_data(page_path, section_id)
-    plaintext = html.encode("utf-8")
+    aad = additional_data(page_path)
+    plain = bundle(sections)
+    if len(plain) > MAX_PLAINTEXT_BYTES:
+        raise ValueError(f"{page_path}: the protected sections hold {len(plain):,} bytes; a page may seal "
+                         f"{MAX_PLAINTEXT_BYTES:,}")
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    plaintext = compressor.compress(plain) + compressor.flush()
     nonce = hmac.new(_nonce_key(key), aad + b"\0" + plaintext, hashlib.sha256).digest()[:NONCE_BYTES]
     sealed = _cipher(key).encrypt(nonce, plaintext, aad)
     return f"{VERSION}.{key_id}.{b64url(nonce)}.{b64url(sealed)}"
 
 
-def open_sealed(keyring: Keyring, token: str, page_path: str, section_id: str) -> str | None:
-    """The sealed HTML, or None when the token does not open for this page and section."""
+def open_sealed(keyring: Keyring, token: str, page_path: str) -> dict[str, str] | None:
+    """The sealed sections (id → HTML), or None when the token does not open for this page."""
     match = TOKEN_RE.fullmatch(token)
     if not match:
         return None
@@ -149,9 +201,13 @@ def open_sealed(keyring: Keyring, token: str, page_path: str, section_id: str) -
         nonce, sealed = b64url_decode(nonce_text), b64url_decode(sealed_text)
         if len(sealed) < TAG_BYTES:
             return None
-        plain = _cipher(key).decrypt(nonce, sealed, additional_data(page_path, section_id))
-        return plain.decode("utf-8")
-    except (ValueError, InvalidTag, UnicodeDecodeError):
+        compressed = _cipher(key).decrypt(nonce, sealed, additional_data(page_path))
+        inflater = zlib.decompressobj(-15)
+        plain = inflater.decompress(compressed, MAX_PLAINTEXT_BYTES + 1)
+        if len(plain) > MAX_PLAINTEXT_BYTES or not inflater.eof or inflater.unused_data:
+            return None
+        return unbundle(plain)
+    except (ValueError, InvalidTag, zlib.error):
         return None
 
 
@@ -245,16 +301,18 @@ def _create_dev_key_file(path: Path) -> None:
 
 
 def seal_page(keyring: Keyring, url: str, html: str, protected: Mapping[str, str]) -> str:
-    """The page with each protected section's content sealed into its section tag.
+    """The page with its protected sections' content sealed into one token.
 
     The render step leaves `data-section="ID"` on each protected section's tag; the token goes
-    right after it, as `data-sealed="TOKEN"` (the markup contract of edge/README.md).
+    right after the first one's, as `data-sealed="TOKEN"` (the markup contract of edge/README.md).
     """
-    for section_id, content in protected.items():
+    first = -1
+    for section_id in protected:
         anchor = f' data-section="{section_id}"'
         at = html.find(anchor)
         if at < 0 or html.find(anchor, at + 1) >= 0:
             raise ValueError(f"{url}: the page must hold section {section_id!r} exactly once to seal it")
-        at += len(anchor)
-        html = f'{html[:at]} data-sealed="{keyring.seal(url, section_id, content)}"{html[at:]}'
-    return html
+        first = at + len(anchor) if first < 0 else min(first, at + len(anchor))
+    if first < 0:
+        return html
+    return f'{html[:first]} data-sealed="{keyring.seal(url, protected)}"{html[first:]}'

@@ -30,21 +30,25 @@ def test_production_build_without_a_seal_key_names_the_variable_and_keeps_the_si
     assert tree_digest(project / "site") == before
 
 
-def test_production_build_seals_with_the_configured_key_bound_to_page_and_section(tmp_path):
+def test_production_build_seals_with_the_configured_key_bound_to_its_page(tmp_path):
     key = secrets.token_bytes(32)
     project = make_project(tmp_path)
     value = "k7:" + base64.urlsafe_b64encode(key).decode().rstrip("=")
     result = build_with(project, CONTEXT="production", CODEPAGES_SEAL_KEYS=value)
     assert result.returncode == 0, result.stderr
     soup = page(project / "site", "/cpt/623/62323/")
-    sealed = {s["data-section"]: s["data-sealed"] for s in soup.select("section[data-sealed]")}
-    assert set(sealed) == {"summary", "coding-tips", "icd-10-cm-crosswalk", "related-hcpcs", "billing-faq"}
+    protected = [s["data-section"] for s in soup.select("section.protected-section[data-section]")]
+    assert protected == ["summary", "coding-tips", "icd-10-cm-crosswalk", "related-hcpcs", "billing-faq"]
+    seals = soup.select("[data-sealed]")
+    assert len(seals) == 1 and seals[0]["data-section"] == "summary", "one seal, on the first protected section"
+    token = seals[0]["data-sealed"]
+    assert token.startswith("v2.k7.")
     keyring = Keyring((("k7", key),), "test")
-    assert all(token.startswith("v1.k7.") for token in sealed.values())
-    assert "SECRET-SUMMARY-62323" in open_sealed(keyring, sealed["summary"], "/cpt/623/62323/", "summary")
-    crosswalk = open_sealed(keyring, sealed["icd-10-cm-crosswalk"], "/cpt/623/62323/", "icd-10-cm-crosswalk")
-    assert re.search(r'href="/icd-10-cm/M54/M54.16/".*Radiculopathy, lumbar region', crosswalk, re.S)
-    assert open_sealed(keyring, sealed["summary"], "/cpt/623/62322/", "summary") is None, "bound to its page"
-    assert open_sealed(keyring, sealed["summary"], "/cpt/623/62323/", "billing-faq") is None, "bound to its section"
+    sections = open_sealed(keyring, token, "/cpt/623/62323/")
+    assert sections is not None and list(sections) == protected
+    assert "SECRET-SUMMARY-62323" in sections["summary"]
+    assert re.search(r'href="/icd-10-cm/M54/M54.16/".*Radiculopathy, lumbar region', sections["icd-10-cm-crosswalk"],
+                     re.S)
+    assert open_sealed(keyring, token, "/cpt/623/62322/") is None, "bound to its page"
     wrong = Keyring((("k7", secrets.token_bytes(32)),), "test")
-    assert open_sealed(wrong, sealed["summary"], "/cpt/623/62323/", "summary") is None
+    assert open_sealed(wrong, token, "/cpt/623/62323/") is None

@@ -5,6 +5,7 @@ import base64
 import json
 import re
 import stat
+import zlib
 from pathlib import Path
 
 import pytest
@@ -24,60 +25,94 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+PAGE = "/cpt/623/62326/"
+SECTIONS = {"summary": SECRET, "coding-tips": "<ul><li>naïve — ≥ 5 units</li></ul>"}
+
+
 def test_round_trip_with_the_aesgcm_api():
-    token = seal(KEY, "k1", "/cpt/623/62326/", "summary", SECRET)
+    token = seal(KEY, "k1", PAGE, SECTIONS)
     version, kid, nonce, sealed = token.split(".")
-    assert (version, kid) == ("v1", "k1")
+    assert (version, kid) == ("v2", "k1")
     assert len(unb64(nonce)) == 12
-    aad = b"codepages/v1|/cpt/623/62326/|summary"
-    assert AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), aad).decode() == SECRET
+    compressed = AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v2|" + PAGE.encode())
+    bundle = zlib.decompress(compressed, -15)
+    header, _, body = bundle.partition(b"\n")
+    assert json.loads(header) == [["summary", len(SECRET.encode())], ["coding-tips", len(SECTIONS["coding-tips"].encode())]]
+    assert body.decode() == SECRET + SECTIONS["coding-tips"]
     keyring = Keyring((("k1", KEY),), "test")
-    assert open_sealed(keyring, token, "/cpt/623/62326/", "summary") == SECRET
+    assert open_sealed(keyring, token, PAGE) == SECTIONS
 
 
 def test_token_format_and_no_plaintext():
     unicode_secret = SECRET + "<p>naïve — ≥ 5 units</p>"
-    tokens = {seal(KEY, "k1", "/cpt/623/62326/", "summary", unicode_secret + str(n)) for n in range(20)}
+    tokens = {seal(KEY, "k1", PAGE, {"summary": unicode_secret + str(n)}) for n in range(20)}
     assert len({token.split(".")[2] for token in tokens}) == 20  # different content, different nonce
-    again = seal(KEY, "k1", "/cpt/623/62326/", "summary", unicode_secret + "0")
+    again = seal(KEY, "k1", PAGE, {"summary": unicode_secret + "0"})
     assert again in tokens  # the same content seals the same way: reproducible builds
     for token in tokens:
-        assert re.fullmatch(r"v1\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+", token)
+        assert re.fullmatch(r"v2\.k1\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]+", token)
         assert "=" not in token
         for fragment in ("PROTECTED", "PLAINTEXT", "62326 once", "catheter", "naïve"):
             assert fragment not in token
         assert base64.urlsafe_b64encode(unicode_secret.encode()).decode()[:12] not in token
 
 
-def test_aad_binds_page_and_section():
-    token = seal(KEY, "k1", "/cpt/623/62326/", "summary", SECRET)
+def test_the_seal_is_compressed():
+    long_section = "<p>Report the code once per session, whatever the number of levels reached.</p>\n" * 40
+    token = seal(KEY, "k1", PAGE, {"summary": long_section})
+    assert len(token) < len(long_section) / 5
+
+
+def test_aad_binds_the_page():
+    token = seal(KEY, "k1", PAGE, SECTIONS)
     keyring = Keyring((("k1", KEY),), "test")
     _, _, nonce, sealed = token.split(".")
     with pytest.raises(InvalidTag):
-        AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v1|/cpt/623/62327/|summary")
-    assert open_sealed(keyring, token, "/cpt/623/62327/", "summary") is None
-    assert open_sealed(keyring, token, "/cpt/623/62326/", "coding-tips") is None
-    assert open_sealed(keyring, token, "/CPT/62326/", "summary") is None
-    assert open_sealed(keyring, token, "/cpt/62326", "summary") is None  # only the canonical path
+        AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v2|/cpt/623/62327/")
+    assert open_sealed(keyring, token, "/cpt/623/62327/") is None
+    assert open_sealed(keyring, token, "/CPT/62326/") is None
+    assert open_sealed(keyring, token, "/cpt/62326") is None  # only the canonical path
+
+
+def _sealed_plaintext(plaintext: bytes, compress: bool = True) -> str:
+    """Any plaintext sealed for PAGE as sealing.seal seals a bundle (for what is not one)."""
+    if compress:
+        compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+        plaintext = compressor.compress(plaintext) + compressor.flush()
+    nonce = bytes(12)
+    sealed = AESGCM(KEY).encrypt(nonce, plaintext, b"codepages/v2|" + PAGE.encode())
+    return f"v2.k1.{sealing.b64url(nonce)}.{sealing.b64url(sealed)}"
 
 
 def test_tampered_foreign_or_malformed_tokens_do_not_open():
-    token = seal(KEY, "k1", "/cpt/623/62326/", "summary", SECRET)
+    token = seal(KEY, "k1", PAGE, SECTIONS)
     keyring = Keyring((("k1", KEY),), "test")
     head, tail = token[:-5], token[-5:]
     flipped = head + ("A" if tail[0] != "A" else "B") + tail[1:]
     other = Keyring((("k1", bytes(32)),), "test")
+    assert open_sealed(keyring, _sealed_plaintext(b'[["summary",5]]\n<p>a>'), PAGE) == {"summary": "<p>a>"}
     for bad, ring in [
         (flipped, keyring),
-        (token.replace("v1.k1.", "v1.k2."), keyring),  # unknown key id
+        (token.replace("v2.k1.", "v2.k2."), keyring),  # unknown key id
         (token, other),  # same key id, other key
         (token[:40], keyring),  # truncated
         (token + "=", keyring),
         (token.replace(".", "..", 1), keyring),
-        ("v2" + token[2:], keyring),
+        ("v1" + token[2:], keyring),  # the old per-section format
         ("", keyring),
+        (_sealed_plaintext(b'[["summary",5]]\n<p>a>', compress=False), keyring),
+        (_sealed_plaintext(b"<p>a</p>"), keyring),  # no header
+        (_sealed_plaintext(b'[["summary",4]]\n<p>a>'), keyring),  # lengths short of the data
+        (_sealed_plaintext(b'[["summary",6]]\n<p>a>'), keyring),  # past it
+        (_sealed_plaintext(b'[["summary",1],["summary",1]]\nab'), keyring),  # an id twice
+        (_sealed_plaintext(b'[["Sum mary",1]]\na'), keyring),  # not a section id
+        (_sealed_plaintext(b'[["summary",true]]\na'), keyring),
+        (_sealed_plaintext(b'[["summary",2]]\n\xc3\x28'), keyring),  # not UTF-8
+        (_sealed_plaintext(b"[]\n"), keyring),
+        (_sealed_plaintext(b'[["summary",%d]]\n' % (sealing.MAX_PLAINTEXT_BYTES + 1)
+                           + bytes(sealing.MAX_PLAINTEXT_BYTES + 1)), keyring),  # inflates past the limit
     ]:
-        assert open_sealed(ring, bad, "/cpt/623/62326/", "summary") is None
+        assert open_sealed(ring, bad, PAGE) is None, bad[:60]
 
 
 def test_production_without_key_names_the_variable(tmp_path):
@@ -94,9 +129,10 @@ def test_production_with_keys_first_seals_all_open(tmp_path):
     value = f"k2:{base64.urlsafe_b64encode(new).decode()}, k1:{base64.b64encode(old).decode().rstrip('=')}"
     keyring = load_keys({"CONTEXT": "production", "CODEPAGES_SEAL_KEYS": value}, tmp_path / "unused")
     assert keyring.current_id == "k2" and keyring.current_key == new
-    old_token = seal(old, "k1", "/hcpcs/J/J0702/", "summary", SECRET)
-    assert open_sealed(keyring, old_token, "/hcpcs/J/J0702/", "summary") == SECRET
-    assert open_sealed(keyring, keyring.seal("/hcpcs/J/J0702/", "summary", SECRET), "/hcpcs/J/J0702/", "summary") == SECRET
+    old_token = seal(old, "k1", "/hcpcs/J/J0702/", {"summary": SECRET})
+    assert open_sealed(keyring, old_token, "/hcpcs/J/J0702/") == {"summary": SECRET}
+    fresh = keyring.seal("/hcpcs/J/J0702/", {"summary": SECRET})
+    assert fresh.startswith("v2.k2.") and open_sealed(keyring, fresh, "/hcpcs/J/J0702/") == {"summary": SECRET}
     assert "k2" in repr(keyring) and new.hex() not in repr(keyring)
     assert not (tmp_path / "unused").exists()
 
@@ -128,8 +164,8 @@ def test_development_key_created_once_and_reused(tmp_path):
     assert key_file.read_text() == content
     assert first.keys == second.keys and first.current_id == "dev" and len(first.current_key) == 32
     assert "development" in first.source
-    token = first.seal("/icd-10-cm/M54/M54.50/", "summary", SECRET)
-    assert open_sealed(second, token, "/icd-10-cm/M54/M54.50/", "summary") == SECRET
+    token = first.seal("/icd-10-cm/M54/M54.50/", {"summary": SECRET})
+    assert open_sealed(second, token, "/icd-10-cm/M54/M54.50/") == {"summary": SECRET}
     assert [p.name for p in key_file.parent.iterdir()] == ["seal-keys"]  # no temporary left behind
 
 
@@ -151,13 +187,33 @@ def test_development_key_file_permissions_are_tightened(tmp_path):
 
 def test_seal_rejects_bad_arguments():
     with pytest.raises(ValueError):
-        seal(bytes(16), "k1", "/cpt/623/62326/", "summary", SECRET)
+        seal(bytes(16), "k1", PAGE, SECTIONS)
     with pytest.raises(ValueError):
-        seal(KEY, "k.1", "/cpt/623/62326/", "summary", SECRET)
+        seal(KEY, "k.1", PAGE, SECTIONS)
     with pytest.raises(ValueError):
-        seal(KEY, "k1", "/cpt/623/62326/", "sum|mary", SECRET)  # '|' would make the AAD ambiguous
+        seal(KEY, "k1", PAGE, {"Sum mary": SECRET})  # the edge could not place it
     with pytest.raises(ValueError):
-        seal(KEY, "k1", "cpt/62326", "summary", SECRET)
+        seal(KEY, "k1", PAGE, {})
+    with pytest.raises(ValueError):
+        seal(KEY, "k1", "cpt/62326", SECTIONS)
+    with pytest.raises(ValueError, match="may seal"):
+        seal(KEY, "k1", PAGE, {"summary": "x" * (sealing.MAX_PLAINTEXT_BYTES + 1)})
+
+
+def test_seal_page_puts_one_seal_on_the_first_protected_section():
+    keyring = Keyring((("k1", KEY),), "test")
+    html = ('<section class="protected-section" data-section="coding-tips"><h2>Tips</h2></section>\n'
+            '<section class="protected-section" data-section="summary"><h2>Summary</h2></section>')
+    sealed = sealing.seal_page(keyring, PAGE, html, SECTIONS)  # SECTIONS lists summary first
+    assert sealed.count("data-sealed=") == 1
+    assert sealed.index("data-sealed=") < sealed.index('data-section="summary"')  # on coding-tips, the first
+    token = re.search(r'data-sealed="([^"]+)"', sealed).group(1)
+    assert open_sealed(keyring, token, PAGE) == SECTIONS
+    assert sealing.seal_page(keyring, PAGE, "<p>nothing protected</p>", {}) == "<p>nothing protected</p>"
+    with pytest.raises(ValueError, match="exactly once"):
+        sealing.seal_page(keyring, PAGE, html + html, SECTIONS)
+    with pytest.raises(ValueError, match="exactly once"):
+        sealing.seal_page(keyring, PAGE, "<section data-section=\"summary\"></section>", SECTIONS)
 
 
 def test_committed_edge_fixtures_open_with_the_fixture_key():
@@ -168,11 +224,12 @@ def test_committed_edge_fixtures_open_with_the_fixture_key():
     opened = 0
     for page_path, sections in expected.items():
         html = (FIXTURES / sections["file"]).read_text()
-        for section_id, plain in sections["sections"].items():
-            token = re.search(rf'data-section="{section_id}" data-sealed="([^"]+)"', html).group(1)
-            assert open_sealed(keyring, token, page_path, section_id) == plain
+        tokens = re.findall(r' data-sealed="([^"]+)"', html)
+        assert len(tokens) == 1, f"{sections['file']}: one seal per page"
+        assert open_sealed(keyring, tokens[0], page_path) == sections["sections"]
+        for plain in sections["sections"].values():
             assert plain not in html
-            opened += 1
+        opened += len(sections["sections"])
     assert opened >= 6
 
 

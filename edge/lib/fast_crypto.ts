@@ -1,17 +1,53 @@
 /**
- * Synchronous crypto for the hot path of a code page (node:crypto, which Deno and Netlify's
- * edge runtime provide): WebCrypto runs every operation on a worker thread, and opening the
- * 6-7 sealed sections of a page plus hashing and signing its meter cookie cost ~0.5 ms of CPU
- * in thread hops alone (bench/edge_bench.py). Same algorithms, same bytes; when node:crypto is
- * not there, callers fall back to WebCrypto.
+ * Synchronous work on the hot path of a code page, from the Node built-ins that Deno and
+ * Netlify's edge runtime provide: node:crypto (WebCrypto runs every operation on a worker
+ * thread, and opening a page plus hashing and signing its meter cookie cost ~0.5 ms of CPU in
+ * thread hops alone, bench/edge_bench.py), node:zlib's inflate, node:buffer's UTF-8 check.
+ * Same algorithms, same bytes; where a built-in is missing, callers fall back to web APIs.
  */
 type NodeCrypto = typeof import("node:crypto");
+type NodeZlib = typeof import("node:zlib");
+type NodeBuffer = typeof import("node:buffer");
 
-let node: NodeCrypto | null = null;
-try {
-  node = await import("node:crypto");
-} catch {
-  node = null;
+async function builtin<T>(load: () => Promise<T>): Promise<T | null> {
+  try {
+    return await load();
+  } catch {
+    return null;
+  }
+}
+
+const node: NodeCrypto | null = await builtin(() => import("node:crypto"));
+const zlib: NodeZlib | null = await builtin(() => import("node:zlib"));
+const buffer: NodeBuffer | null = await builtin(() => import("node:buffer"));
+
+/** node:buffer's isUtf8 (validates without making a string), where the runtime has it. */
+export const isUtf8: ((bytes: Uint8Array) => boolean) | null = typeof buffer?.isUtf8 === "function"
+  ? buffer.isUtf8
+  : null;
+
+/** Raw DEFLATE data inflated, or null when it is not valid or inflates to more than `limit` bytes. */
+export function inflateRaw(data: Uint8Array, limit: number): Promise<Uint8Array | null> {
+  if (!zlib) return inflateRawWeb(data, limit);
+  try {
+    const out = zlib.inflateRawSync(data, { maxOutputLength: limit });
+    return Promise.resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+  } catch {
+    return Promise.resolve(null);
+  }
+}
+
+/** inflateRaw with the web's DecompressionStream (runtimes without node:zlib; tests compare the two). */
+export async function inflateRawWeb(data: Uint8Array, limit: number): Promise<Uint8Array | null> {
+  try {
+    // the data was authenticated before it is inflated: only the build could make it large
+    const stream = new Blob([data as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream("deflate-raw"));
+    const out = await new Response(stream).bytes();
+    return out.length > limit ? null : out;
+  } catch {
+    return null;
+  }
 }
 
 export function hasFastCrypto(): boolean {

@@ -3,12 +3,13 @@
  *
  * Markup contract (what the build emits for each protected section):
  *
- *   <section class="protected-section" id="ID" aria-labelledby="ID-title" data-section="ID"
- *            data-sealed="v1.KID.NONCE.CIPHERTEXT">
+ *   <section class="protected-section" id="ID" aria-labelledby="ID-title" data-section="ID">
  *     <h2 id="ID-title">Title</h2>
  *     <!--locked:ID--><div class="locked" data-pagefind-ignore="all">…</div><!--/locked:ID-->
  *   </section>
  *
+ * and the first protected section's tag also carries the page's seal, which holds every
+ * protected section's content (seal.ts): `data-sealed="v2.KID.NONCE.CIPHERTEXT"`;
  * and one banner slot:
  *
  *   <div id="meter-banner" class="meter-banner" role="status" aria-live="polite"
@@ -16,38 +17,43 @@
  *
  * Attribute order and whitespace are free; `data-section` and `data-sealed` are double-quoted;
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
+ * A page without a seal has nothing metered.
  */
 import { escapeHtml } from "./html.ts";
-import { type OpenedSection, openSealedSection, type SealKeyring } from "./seal.ts";
+import { type OpenedSection, openPageSeal, type SealKeyring } from "./seal.ts";
 import { decodePage } from "./utf8.ts";
 
 export { escapeHtml };
 
 const SEALED_ATTRIBUTE = /\sdata-sealed="[^"]*"/g;
-const SECTION_ATTRIBUTE = /\sdata-section="([a-z0-9][a-z0-9-]{0,63})"/;
+const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const BANNER_TAG = /<div\b[^>]*\sid="meter-banner"[^>]*>/;
 const HIDDEN_ATTRIBUTE = /\shidden(?:=(?:"[^"]*"|'[^']*'|[^\s>]*))?(?=[\s/>])/;
 
 export interface Unlocked {
   html: string;
-  /** protected sections with a seal on the page */
+  /** protected sections of a page with a seal */
   total: number;
   /** sections whose seal opened (the others keep their placeholder) */
   opened: number;
 }
 
+/** A protected section's tag. */
 interface TagMatch {
   start: number;
   end: number;
   tag: string;
-  /** where `data-sealed="` starts, and the index of the quote that closes its value */
+  /** its data-section */
+  id: string;
+  /** where `data-sealed="` starts and the index of the quote that closes its value; -1: no seal */
   attr: number;
   valueEnd: number;
 }
 
 /**
- * A static page read once per request: its sealed section tags are found once, and every
- * variant of the page (gated, opened, with a banner) is written out from them in one pass.
+ * A static page read once per request: its protected section tags are found once (none when
+ * the page holds no seal), and every variant of the page (gated, opened, with a banner) is
+ * written out from them in one pass.
  */
 export interface StaticPage {
   html: string;
@@ -63,53 +69,67 @@ interface OpenedBlock {
   /** the locked block, markers included */
   start: number;
   end: number;
-  html: string;
-  /** `html` as UTF-8 */
-  bytes: Uint8Array;
+  /** what goes in its place */
+  section: OpenedSection;
 }
 
 /** The locked blocks of a page that opened, in page order. */
 export interface Opened {
-  /** protected sections with a seal on the page */
+  /** protected sections of a page with a seal */
   total: number;
   blocks: OpenedBlock[];
 }
 
 const WHITESPACE = /\s/;
+const SECTION = 'data-section="';
 const SEALED = 'data-sealed="';
 
 /**
- * The sealed section tags of a page, as SEALED_SECTION_TAG would match them, found with
- * indexOf: the tags hold kilobytes of token, which a backtracking regex scans slowly.
+ * The protected section tags of a page (`<section` tags with a data-section), found with
+ * indexOf: the sealed one holds kilobytes of token, which a backtracking regex scans slowly.
+ * None when no tag holds a seal: then nothing on the page is metered.
  */
-function sealedTags(html: string): TagMatch[] {
+function sectionTags(html: string): TagMatch[] {
   const tags: TagMatch[] = [];
+  let sealed = false;
   let from = 0;
   for (;;) {
-    const attr = html.indexOf(SEALED, from);
-    if (attr < 0) break;
-    const valueEnd = html.indexOf('"', attr + 13);
-    if (valueEnd < 0) break;
-    const end = html.indexOf(">", valueEnd);
+    const at = html.indexOf(SECTION, from);
+    if (at < 0) break;
+    const idEnd = html.indexOf('"', at + SECTION.length);
+    if (idEnd < 0) break;
+    const end = html.indexOf(">", idEnd);
     if (end < 0) break;
-    from = valueEnd + 1;
-    const start = html.lastIndexOf("<", attr);
-    if (start < 0 || html.lastIndexOf(">", attr) > start || !WHITESPACE.test(html[attr - 1])) continue;
+    from = idEnd + 1;
+    const start = html.lastIndexOf("<", at);
+    if (start < 0 || html.lastIndexOf(">", at) > start || !WHITESPACE.test(html[at - 1])) continue;
     if (!html.startsWith("<section", start) || !/[\s>]/.test(html[start + 8])) continue;
-    tags.push({ start, end: end + 1, tag: html.slice(start, end + 1), attr, valueEnd });
+    const id = html.slice(at + SECTION.length, idEnd);
+    if (!SECTION_ID.test(id)) continue;
+    const tag = html.slice(start, end + 1);
+    let attr = -1;
+    let valueEnd = -1;
+    for (let i = tag.indexOf(SEALED); i >= 0; i = tag.indexOf(SEALED, i + 1)) {
+      if (!WHITESPACE.test(tag[i - 1])) continue;
+      valueEnd = html.indexOf('"', start + i + SEALED.length);
+      if (valueEnd >= 0 && valueEnd < end) attr = start + i; // else its value runs past the tag: no seal
+      break;
+    }
+    sealed ||= attr >= 0;
+    tags.push({ start, end: end + 1, tag, id, attr, valueEnd });
     from = end + 1;
   }
-  return tags;
+  return sealed ? tags : [];
 }
 
 export function readPage(html: string): StaticPage {
-  return { html, tags: sealedTags(html) };
+  return { html, tags: sectionTags(html) };
 }
 
 /** The page from the static host's bytes (decoded as Response.text() does). */
 export function readPageBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage {
   const { text, offsets } = decodePage(bytes);
-  return { html: text, tags: sealedTags(text), bytes, offsets };
+  return { html: text, tags: sectionTags(text), bytes, offsets };
 }
 
 /** The tag holds one data-sealed attribute (the build writes one): it can be cut out by position. */
@@ -119,7 +139,7 @@ function singleSeal(t: TagMatch): boolean {
 
 function tokenOf(t: TagMatch): string {
   if (!singleSeal(t)) return /\sdata-sealed="([^"]*)"/.exec(t.tag)![1];
-  return t.tag.slice(t.attr + 13 - t.start, t.valueEnd - t.start);
+  return t.tag.slice(t.attr + SEALED.length - t.start, t.valueEnd - t.start);
 }
 
 /** Remove every data-sealed attribute (the output of a personalised response carries none). */
@@ -127,36 +147,37 @@ export function stripSeals(html: string): string {
   return renderPage(readPage(html), null, null);
 }
 
-/** Open each locked block whose seal opens for `pagePath` (nothing of the page is copied). */
+/**
+ * Open the page's seal and each locked block it holds the content of (nothing of the page is
+ * copied). The build writes one seal per page; a page with more opens nothing.
+ */
 export async function openSections(
   page: StaticPage,
   keyring: SealKeyring,
   pagePath: string,
 ): Promise<Opened> {
   const { html, tags } = page;
-  const blocks: { tag: number; start: number; end: number; opening: Promise<OpenedSection | null> }[] = [];
+  const opened: Opened = { total: tags.length, blocks: [] };
+  const seals = tags.filter((t) => t.attr >= 0);
+  if (seals.length !== 1) return opened;
+  const sections = await openPageSeal(keyring, tokenOf(seals[0]), pagePath);
+  if (sections === null) return opened;
+  const placed = new Set<string>();
   for (let i = 0; i < tags.length; i++) {
     const t = tags[i];
-    const sectionId = SECTION_ATTRIBUTE.exec(t.tag)?.[1];
-    if (!sectionId) continue;
+    const section = sections.get(t.id);
+    if (!section || placed.has(t.id)) continue;
     const sectionEnd = html.indexOf("</section>", t.end);
     const limit = sectionEnd < 0 ? html.length : sectionEnd;
-    const open = `<!--locked:${sectionId}-->`;
-    const close = `<!--/locked:${sectionId}-->`;
+    const open = `<!--locked:${t.id}-->`;
+    const close = `<!--/locked:${t.id}-->`;
     const start = html.indexOf(open, t.end);
     const end = start < 0 ? -1 : html.indexOf(close, start + open.length);
     if (start < 0 || end < 0 || end + close.length > limit) continue;
     // a block reaching past the next section tag keeps its placeholder
     if (i + 1 < tags.length && end + close.length > tags[i + 1].start) continue;
-    const opening = openSealedSection(keyring, tokenOf(t), pagePath, sectionId);
-    blocks.push({ tag: i, start, end: end + close.length, opening });
-  }
-  const opened: Opened = { total: tags.length, blocks: [] };
-  for (const block of blocks) {
-    const plain = await block.opening;
-    if (plain !== null) {
-      opened.blocks.push({ tag: block.tag, start: block.start, end: block.end, ...plain });
-    }
+    placed.add(t.id);
+    opened.blocks.push({ tag: i, start, end: end + close.length, section });
   }
   return opened;
 }
@@ -188,9 +209,11 @@ function layout(
   let b = 0;
   for (let i = 0; i < tags.length; i++) {
     const t = tags[i];
-    if (singleSeal(t)) pieces.push([at, t.attr - 1], [t.valueEnd + 1, t.end]);
-    else pieces.push([at, t.start], t.tag.replace(SEALED_ATTRIBUTE, ""));
-    at = t.end;
+    if (t.attr >= 0) {
+      if (singleSeal(t)) pieces.push([at, t.attr - 1], [t.valueEnd + 1, t.end]);
+      else pieces.push([at, t.start], t.tag.replace(SEALED_ATTRIBUTE, ""));
+      at = t.end;
+    }
     if (b < blocks.length && blocks[b].tag === i) {
       pieces.push([at, blocks[b].start], blocks[b]);
       at = blocks[b].end;
@@ -207,7 +230,7 @@ export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: 
   if (tags.length === 0 && bannerHtml === null) return html;
   const { pieces, inline } = layout(page, opened, bannerHtml);
   const parts = pieces.map((p) =>
-    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.html
+    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.section.html
   );
   const written = parts.join("");
   return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
@@ -234,7 +257,7 @@ export function encodePage(
       ? encoder.encode(p)
       : Array.isArray(p)
       ? bytes.subarray(offsets(p[0]), offsets(p[1]))
-      : p.bytes
+      : p.section.bytes
   );
   let length = 0;
   for (const part of parts) length += part.length;

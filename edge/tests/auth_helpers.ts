@@ -17,7 +17,16 @@ import { BoundedDatabase, databasePool } from "../lib/db.ts";
 import { importKeyring } from "../lib/keys.ts";
 import { encodeSessionCookie, randomToken, readSessionCookie, sessionIdHash } from "../lib/session.ts";
 import { type SessionRecord, SessionStore } from "../lib/session_store.ts";
-import { BASE_ENV, type Env, PAGES, PLAINTEXTS, sealForTest, staticServer, withEnv } from "./helpers.ts";
+import {
+  BASE_ENV,
+  type Env,
+  PAGES,
+  pageSealOf,
+  PLAINTEXTS,
+  sealForTest,
+  staticServer,
+  withEnv,
+} from "./helpers.ts";
 
 export const CLIENT_ID = "codepages-test";
 export const CLIENT_SECRET = "test-secret-åäö:/+";
@@ -388,11 +397,8 @@ export async function morePages(count: number): Promise<Record<string, string>> 
   const pages: Record<string, string> = {};
   for (let i = 1; i <= count; i++) {
     const path = `/cpt/999/${99900 + i}/`;
-    let html = PAGES[source];
-    for (const [section, plain] of Object.entries(PLAINTEXTS[source].sections)) {
-      const token = await sealForTest(seal, path, section, plain);
-      html = html.replace(new RegExp(`(data-section="${section}"[^>]*data-sealed=")[^"]*"`), `$1${token}"`);
-    }
+    const token = await sealForTest(seal, path, PLAINTEXTS[source].sections);
+    const html = PAGES[source].replace(pageSealOf(PAGES[source]), token);
     pages[path] = html.replace("</body>", `${FREE_TEMPLATE}</body>`);
   }
   return pages;

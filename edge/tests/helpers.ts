@@ -228,23 +228,37 @@ export function bannerOf(body: string): string | null {
   return html === null ? null : textOf(html);
 }
 
-/** Seal with a raw key, exactly as codepages/sealing.py does (for tests that need other keys). */
-export async function sealForTest(
+/** The page's seal (the token on its first protected section). */
+export function pageSealOf(html: string): string {
+  return /\sdata-sealed="([^"]+)"/.exec(html)![1];
+}
+
+/** Seal a page's sections with a raw key, exactly as codepages/sealing.py does (for tests that need other keys). */
+export function sealForTest(
   keyEntry: string,
   pagePath: string,
-  sectionId: string,
-  html: string,
+  sections: Record<string, string>,
 ): Promise<string> {
+  const encoder = new TextEncoder();
+  const parts = Object.entries(sections).map(([id, html]) => [id, encoder.encode(html)] as const);
+  const header = encoder.encode(JSON.stringify(parts.map(([id, bytes]) => [id, bytes.length])) + "\n");
+  return sealBundleForTest(keyEntry, pagePath, new Blob([header, ...parts.map(([, bytes]) => bytes)]));
+}
+
+/** Compress and seal any plaintext as a page's bundle (for tests of what is not one). */
+export async function sealBundleForTest(keyEntry: string, pagePath: string, bundle: Blob): Promise<string> {
   const [kid, b64] = keyEntry.split(":");
   const raw = Uint8Array.from(atob(b64.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]);
+  const compressed = await new Response(bundle.stream().pipeThrough(new CompressionStream("deflate-raw")))
+    .bytes();
   const nonce = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath, sectionId) },
+    { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath) },
     key,
-    new TextEncoder().encode(html),
+    compressed,
   );
-  return `v1.${kid}.${b64urlEncode(nonce)}.${b64urlEncode(new Uint8Array(sealed))}`;
+  return `v2.${kid}.${b64urlEncode(nonce)}.${b64urlEncode(new Uint8Array(sealed))}`;
 }
 
 // ---- meter cookies made by hand -------------------------------------------------------------

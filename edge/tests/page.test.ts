@@ -19,6 +19,7 @@ import {
   KEYS,
   MARKER,
   PAGES,
+  pageSealOf,
   PLAINTEXTS,
   sealForTest,
 } from "./helpers.ts";
@@ -52,14 +53,16 @@ Deno.test("page: a section that does not open keeps its placeholder", async () =
   assertEquals((wrongPage.html.match(/Register to view content/g) ?? []).length, 6);
   const noKeys = await unlockSections(readPage(PAGES[A]), EMPTY_SEAL_KEYRING, A);
   assertEquals(noKeys.opened, 0);
-  // markers missing, misplaced or for another section: placeholder stays
+  // markers missing, misplaced or for another section, or a section id the seal does not hold:
+  // placeholder stays (a tag whose data-section is not an id is no protected section)
   const html = PAGES[A]
     .replace("<!--/locked:summary-->", "")
     .replace("<!--locked:modifiers-->", "<!--locked:billing-faq-->")
-    .replace(/data-section="coding-tips"/, 'data-section="Coding Tips"');
+    .replace(/data-section="coding-tips"/, 'data-section="Coding Tips"')
+    .replace(/data-section="medicare-coverage"/, 'data-section="medicare"');
   const partial = await unlockSections(readPage(html), keyring, A);
-  assertEquals([partial.total, partial.opened], [6, 3]);
-  for (const s of ["summary", "coding-tips", "modifiers"]) {
+  assertEquals([partial.total, partial.opened], [5, 2]);
+  for (const s of ["summary", "coding-tips", "modifiers", "medicare-coverage"]) {
     assert(!partial.html.includes(PLAINTEXTS[A].sections[s]), s);
   }
   assert(!partial.html.includes("data-sealed"));
@@ -67,7 +70,7 @@ Deno.test("page: a section that does not open keeps its placeholder", async () =
 
 Deno.test("page: attribute order and whitespace are free", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const token = pageSealOf(PAGES[A]);
   const html =
     `<main>\n<section data-sealed="${token}"\n   class="protected-section"   data-section="summary" id="summary">\n` +
     `<h2>S</h2>\n  <!--locked:summary-->\n<div class="locked">x</div>\n<!--/locked:summary-->\n</section></main>`;
@@ -107,7 +110,7 @@ Deno.test("page: renderPage writes in one pass what unlocking, then filling the 
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
   const slot = /<div id="meter-banner"[^>]*><\/div>/;
   const banner = "<p>banner</p>";
-  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
+  const token = pageSealOf(PAGES[A]);
   const variants: Record<string, string> = {
     "as built": PAGES[A],
     "banner slot after the sections": PAGES[A].replace(slot, "").replace(
@@ -118,7 +121,7 @@ Deno.test("page: renderPage writes in one pass what unlocking, then filling the 
     "banner slot never closed": PAGES[A].replace(slot, '<div id="meter-banner" hidden>'),
     "two seals in one tag": PAGES[A].replace(
       `data-sealed="${token}"`,
-      `data-sealed="${token}" data-sealed="v1.k1.x.y"`,
+      `data-sealed="${token}" data-sealed="v2.k1.x.y"`,
     ),
     "a seal-like attribute before the seal": PAGES[A].replace(
       ` data-sealed="${token}"`,
@@ -155,9 +158,9 @@ Deno.test("page: renderPage writes in one pass what unlocking, then filling the 
 Deno.test("page: encodePage writes as bytes exactly what renderPage writes as text", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
   const banner = "<p>banner — “quoted” \u{1F600}</p>";
-  const token = /data-section="summary" data-sealed="([^"]+)"/.exec(PAGES[A])![1];
-  const fresh = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "<p>\u{1F600} naïve — ok</p>");
-  const withBom = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, "summary", "\ufeff<p>marked</p>");
+  const token = pageSealOf(PAGES[A]);
+  const fresh = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { summary: "<p>\u{1F600} naïve — ok</p>" });
+  const withBom = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { summary: "\ufeff<p>marked</p>" });
   const variants: Record<string, string> = {
     "as built": PAGES[A],
     "characters of every length before the sections": PAGES[A].replace("<main", "<p>é … \u{1F600}</p><main"),
@@ -186,8 +189,12 @@ Deno.test("page: encodePage writes as bytes exactly what renderPage writes as te
     keyring,
     A,
   );
-  assertEquals(bom.blocks[0].html, "<p>marked</p>", "the decoder drops the mark, and so do the bytes");
-  assertEquals([...bom.blocks[0].bytes], [...encoder.encode("<p>marked</p>")]);
+  assertEquals(
+    bom.blocks[0].section.html,
+    "\ufeff<p>marked</p>",
+    "a section opens to exactly what was sealed",
+  );
+  assertEquals([...bom.blocks[0].section.bytes], [...encoder.encode("\ufeff<p>marked</p>")]);
   // where bytes cannot be written by position, there is no byte form (renderPage writes the page)
   assertEquals(encodePage(readPage(PAGES[A]), null, null), null, "read from text");
   const bomPage = readPageBytes(new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode(PAGES[A])]));

@@ -1,46 +1,67 @@
 /** The edge opens what the build sealed (fixtures written by codepages/sealing.py). */
 import { b64urlDecode, b64urlEncode } from "../lib/b64.ts";
+import { inflateRaw, inflateRawWeb } from "../lib/fast_crypto.ts";
 import { KeyConfigError } from "../lib/keys.ts";
-import { importSealKeys, openSealed } from "../lib/seal.ts";
-import { A, assert, assertEquals, B, KEYS, PLAINTEXTS, randomKey, sealForTest } from "./helpers.ts";
+import { importSealKeys, MAX_PLAINTEXT_BYTES, openPageSeal, type SealKeyring } from "../lib/seal.ts";
+import {
+  A,
+  assert,
+  assertEquals,
+  B,
+  KEYS,
+  pageSealOf,
+  PLAINTEXTS,
+  randomKey,
+  sealBundleForTest,
+  sealForTest,
+} from "./helpers.ts";
 
-function tokenOf(html: string, section: string): string {
-  return new RegExp(`data-section="${section}" data-sealed="([^"]+)"`).exec(html)![1];
-}
 const page = (path: string) =>
   Deno.readTextFileSync(new URL(`./fixtures/${PLAINTEXTS[path].file}`, import.meta.url));
 
-Deno.test("seal: every section of the Python-sealed fixtures opens to its plaintext", async () => {
+/** The opened sections as id → HTML, or null. */
+async function opened(
+  keyring: SealKeyring,
+  token: string,
+  path: string,
+): Promise<Record<string, string> | null> {
+  const sections = await openPageSeal(keyring, token, path);
+  return sections && Object.fromEntries([...sections].map(([id, section]) => [id, section.html]));
+}
+
+Deno.test("seal: every page of the Python-sealed fixtures opens to its sections' plaintext", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  let opened = 0;
-  for (const [path, { sections }] of Object.entries(PLAINTEXTS)) {
+  let sections = 0;
+  for (const [path, { sections: expected }] of Object.entries(PLAINTEXTS)) {
     const html = page(path);
-    for (const [section, plain] of Object.entries(sections)) {
-      assert(!html.includes(plain), "the fixture itself holds no plaintext");
-      assertEquals(
-        await openSealed(keyring, tokenOf(html, section), path, section),
-        plain,
-        `${path} ${section}`,
-      );
-      opened++;
+    for (const plain of Object.values(expected)) {
+      assert(!html.includes(plain), "the fixture holds no plaintext");
     }
+    assertEquals(await opened(keyring, pageSealOf(html), path), expected, path);
+    const bytes = await openPageSeal(keyring, pageSealOf(html), path);
+    for (const [id, section] of bytes!) {
+      assertEquals(
+        new TextDecoder().decode(section.bytes),
+        expected[id],
+        `${path} ${id}: bytes and text agree`,
+      );
+    }
+    sections += Object.keys(expected).length;
   }
-  assertEquals(opened, 18);
+  assertEquals(sections, 18);
 });
 
-Deno.test("seal: a token opens only on its own page and section", async () => {
+Deno.test("seal: a page's seal opens only on its own page", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  const token = tokenOf(page(A), "summary");
-  assertEquals(await openSealed(keyring, token, B, "summary"), null);
-  assertEquals(await openSealed(keyring, token, A, "coding-tips"), null);
-  assertEquals(await openSealed(keyring, token, "/cpt/62326", "summary"), null);
-  assertEquals(await openSealed(keyring, token, "/CPT/62326/", "summary"), null);
-  assertEquals(await openSealed(keyring, token, A, "SUMMARY"), null);
+  const token = pageSealOf(page(A));
+  for (const path of [B, "/cpt/62326", "/CPT/62326/", "/cpt/623/62326", `${A}x/`]) {
+    assertEquals(await openPageSeal(keyring, token, path), null, path);
+  }
 });
 
 Deno.test("seal: any malformed, foreign or tampered token is null, never an exception", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  const token = tokenOf(page(A), "summary");
+  const token = pageSealOf(page(A));
   const [v, kid, nonce, sealed] = token.split(".");
   const bytes = b64urlDecode(sealed)!;
   const flip = (i: number) => {
@@ -51,34 +72,75 @@ Deno.test("seal: any malformed, foreign or tampered token is null, never an exce
   const other = await importSealKeys(`kt1:${randomKey("x").split(":")[1]}`);
   const bad = [
     "",
-    "v1",
-    `v2.${kid}.${nonce}.${sealed}`,
-    `v1.k9.${nonce}.${sealed}`, // unknown kid
-    `v1.${kid}.${nonce}.${sealed}=`,
-    `v1.${kid}.${nonce}.${sealed.slice(0, -1)}`, // truncated (and non-canonical)
-    `v1.${kid}.${nonce}.${sealed.slice(0, 20)}`,
-    `v1.${kid}.${nonce.slice(0, 15)}.${sealed}`,
-    `v1.${kid}.${nonce}A.${sealed}`,
-    `v1.${kid}.${nonce}.${sealed.replace(/.$/, "+")}`,
-    `v1.${kid}.${nonce}.${sealed}.extra`,
+    "v2",
+    `v1.${kid}.${nonce}.${sealed}`, // the old per-section format
+    `v3.${kid}.${nonce}.${sealed}`,
+    `v2.k9.${nonce}.${sealed}`, // unknown kid
+    `v2.${kid}.${nonce}.${sealed}=`,
+    `v2.${kid}.${nonce}.${sealed.slice(0, -1)}`, // truncated (and non-canonical)
+    `v2.${kid}.${nonce}.${sealed.slice(0, 20)}`,
+    `v2.${kid}.${nonce.slice(0, 15)}.${sealed}`,
+    `v2.${kid}.${nonce}A.${sealed}`,
+    `v2.${kid}.${nonce}.${sealed.replace(/.$/, "+")}`,
+    `v2.${kid}.${nonce}.${sealed}.extra`,
     flip(0),
     flip(bytes.length - 1), // the tag
-    `v1.${kid}.${nonce}.${"A".repeat(600000)}`,
+    `v2.${kid}.${nonce}.${"A".repeat(600000)}`,
   ];
-  for (const t of bad) assertEquals(await openSealed(keyring, t, A, "summary"), null, t.slice(0, 40));
-  assertEquals(await openSealed(other, token, A, "summary"), null, "same kid, other key");
-  assertEquals(await openSealed(keyring, token, A, "bad id!"), null);
+  for (const t of bad) assertEquals(await openPageSeal(keyring, t, A), null, t.slice(0, 40));
+  assertEquals(await openPageSeal(other, token, A), null, "same kid, other key");
+});
+
+Deno.test("seal: a sealed plaintext that is not a bundle of sections opens to nothing", async () => {
+  const key = KEYS.CODEPAGES_SEAL_KEYS;
+  const keyring = await importSealKeys(key);
+  const sealBundle = (...parts: (string | Uint8Array<ArrayBuffer>)[]) =>
+    sealBundleForTest(key, A, new Blob(parts));
+  const good = await sealBundle('[["summary",5]]\n', "<p>a>");
+  assertEquals(await opened(keyring, good, A), { summary: "<p>a>" }, "the well-formed bundle opens");
+  const bad = {
+    "no header line": await sealBundle("<p>a</p>"),
+    "empty header": await sealBundle("[]\n"),
+    "header not JSON": await sealBundle('[["summary",5]\n<p>a>'),
+    "header not a list of pairs": await sealBundle('{"summary":5}\n<p>a>'),
+    "length short of the data": await sealBundle('[["summary",4]]\n', "<p>a>"),
+    "length past the data": await sealBundle('[["summary",6]]\n', "<p>a>"),
+    "negative length": await sealBundle('[["summary",-1]]\n'),
+    "fractional length": await sealBundle('[["summary",0.5]]\n', "x"),
+    "a section id twice": await sealBundle('[["summary",1],["summary",1]]\n', "ab"),
+    "a section id the markup cannot hold": await sealBundle('[["Summary\\"",1]]\n', "a"),
+    "a section that is not UTF-8": await sealBundle('[["summary",2]]\n', new Uint8Array([0xc3, 0x28])),
+    "more than a page may inflate to": await sealBundle(
+      `[["summary",${MAX_PLAINTEXT_BYTES}]]\n`,
+      new Uint8Array(MAX_PLAINTEXT_BYTES),
+    ),
+  };
+  for (const [name, token] of Object.entries(bad)) {
+    assertEquals(await openPageSeal(keyring, token, A), null, name);
+  }
+  const raw = b64urlDecode(key.split(":")[1].replace(/=+$/, ""))!;
+  const uncompressed = await crypto.subtle.encrypt(
+    {
+      name: "AES-GCM",
+      iv: new Uint8Array(12),
+      additionalData: new TextEncoder().encode(`codepages/v2|${A}`),
+    },
+    await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]),
+    new TextEncoder().encode('[["summary",5]]\n<p>a>'),
+  );
+  const token = `v2.kt1.${b64urlEncode(new Uint8Array(12))}.${b64urlEncode(new Uint8Array(uncompressed))}`;
+  assertEquals(await openPageSeal(keyring, token, A), null, "not compressed");
 });
 
 Deno.test("seal: rotation — every listed key opens, the order does not matter for opening", async () => {
   const fresh = randomKey("kt2");
   const keyring = await importSealKeys(`${fresh},${KEYS.CODEPAGES_SEAL_KEYS}`);
-  const old = tokenOf(page(A), "summary");
-  assertEquals(await openSealed(keyring, old, A, "summary"), PLAINTEXTS[A].sections.summary);
-  const sealedNew = await sealForTest(fresh, A, "summary", "<p>new</p>");
-  assertEquals(await openSealed(keyring, sealedNew, A, "summary"), "<p>new</p>");
+  const old = pageSealOf(page(A));
+  assertEquals(await opened(keyring, old, A), PLAINTEXTS[A].sections);
+  const sealedNew = await sealForTest(fresh, A, { summary: "<p>new</p>" });
+  assertEquals(await opened(keyring, sealedNew, A), { summary: "<p>new</p>" });
   const oldOnly = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  assertEquals(await openSealed(oldOnly, sealedNew, A, "summary"), null);
+  assertEquals(await openPageSeal(oldOnly, sealedNew, A), null);
 });
 
 Deno.test("seal: key list format errors name the variable", async () => {
@@ -108,4 +170,25 @@ Deno.test("seal: key list format errors name the variable", async () => {
   // standard base64 with padding, and spaces around entries, are accepted
   const std = btoa(String.fromCharCode(...b64urlDecode(good.replace(/=+$/, ""))!));
   assertEquals((await importSealKeys(` k1:${std} , ${KEYS.CODEPAGES_SEAL_KEYS}`)).keys.size, 2);
+});
+
+Deno.test("seal: node:zlib's inflate and the web's DecompressionStream agree, limit included", async () => {
+  const deflate = async (bytes: Uint8Array<ArrayBuffer>) =>
+    await new Response(new Blob([bytes]).stream().pipeThrough(new CompressionStream("deflate-raw"))).bytes();
+  const text = new TextEncoder().encode(JSON.stringify(PLAINTEXTS).repeat(20));
+  const compressed = await deflate(text);
+  for (const inflate of [inflateRaw, inflateRawWeb]) {
+    assertEquals([...(await inflate(compressed, text.length))!], [...text], inflate.name);
+    assertEquals(await inflate(compressed, text.length - 1), null, `${inflate.name}: over the limit`);
+    // Deno's DecompressionStream ends a truncated stream without an error; what it gives is a
+    // prefix, which the bundle's lengths then reject (and AES-GCM's tag already covers the whole)
+    const truncated = await inflate(compressed.subarray(0, 40), text.length);
+    if (inflate === inflateRaw) assertEquals(truncated, null, "node:zlib: truncated");
+    else assert(truncated === null || text.slice(0, truncated.length).every((b, i) => b === truncated[i]));
+    assertEquals(
+      await inflate(new Uint8Array([0xff, 0xff, 0xff]), 100),
+      null,
+      `${inflate.name}: not DEFLATE`,
+    );
+  }
 });
