@@ -189,10 +189,13 @@ def listing(folder: Path, leave_out: Path) -> dict[str, tuple[int, int]]:
 
 def checkout_status() -> str:
     """`git status --ignored` of this checkout, without pytest's own cache (the test run, not the
-    build, writes it, and in a fresh clone it appears while the build runs)."""
+    build, writes it, and in a fresh clone it appears while the build runs) and without a site an
+    earlier build in this checkout replaced (`.site.old-PID/`, which that build deletes in the
+    background, maybe while this test runs)."""
     status = subprocess.run(["git", "status", "--porcelain", "--ignored"], cwd=ROOT, capture_output=True,
                             text=True).stdout
-    return "".join(line for line in status.splitlines(keepends=True) if line.strip() != "!! .pytest_cache/")
+    return "".join(line for line in status.splitlines(keepends=True)
+                   if line.strip() != "!! .pytest_cache/" and not line.startswith("!! .site.old-"))
 
 
 @dataclass
