@@ -7,14 +7,14 @@ whose meter allows it. The token format, shared with the edge:
     v2.<key id>.<base64url nonce (12 bytes)>.<base64url ciphertext + 16-byte tag>
 
 (base64url without padding). The plaintext is raw DEFLATE of a bundle: a JSON header
-``[["summary",1418],["coding-tips",2754],...]`` (each protected section's id and the length
-in bytes of its HTML, in page order) and a newline, then those sections' UTF-8 HTML back to
-back.
+``[1418,2754,...]`` (the length in bytes of each protected section's HTML, in page order) and
+a newline, then those sections' UTF-8 HTML back to back.
 One token per page, compressed, because opening costs the edge CPU by the byte and by the
 call: Deno's node:crypto AES-GCM runs at ~100 MB/s, and seven tokens of a CPT page took
 ~0.29 ms where one compressed token takes ~0.08 ms (bench/edge_bench.py). The additional
-authenticated data is ``b"codepages/v2|" + page_path`` (UTF-8), so a token copied into
-another page does not open, and the header names the section each part belongs to.
+authenticated data is ``b"codepages/v2|" + page_path + "|" + ",".join(section_ids)`` (UTF-8;
+the ids in page order), so the token opens only on its page and only when the page holds
+exactly the protected sections it was sealed for, each part going to its own section.
 ``page_path`` is the page's canonical URL path, exactly as the build writes it
 (``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see ``codesets.url_path``); the edge
 derives the same string from the request URL.
@@ -108,10 +108,17 @@ def b64url_decode(text: str) -> bytes:
     return data
 
 
-def additional_data(page_path: str) -> bytes:
+def additional_data(page_path: str, section_ids: list[str]) -> bytes:
     if not page_path.startswith("/") or not page_path.endswith("/"):
         raise ValueError(f"page path {page_path!r} must be the page's URL path, like /cpt/623/62326/")
-    return AAD_PREFIX + page_path.encode("utf-8")
+    if not section_ids:
+        raise ValueError("a page seal holds at least one section")
+    for section_id in section_ids:
+        if not SECTION_ID_RE.fullmatch(section_id):
+            raise ValueError(f"section id {section_id!r} must be lowercase letters, digits and '-'")
+    if len(set(section_ids)) != len(section_ids):
+        raise ValueError(f"section ids {section_ids!r} are not distinct")
+    return AAD_PREFIX + page_path.encode("utf-8") + b"|" + ",".join(section_ids).encode("ascii")
 
 
 @functools.lru_cache(maxsize=16)
@@ -127,41 +134,30 @@ def _nonce_key(key: bytes) -> bytes:
 
 def bundle(sections: Mapping[str, str]) -> bytes:
     """The sections as the token's plaintext, before compression (see the module's docstring)."""
-    if not sections:
-        raise ValueError("a page seal holds at least one section")
-    parts = []
-    for section_id, html in sections.items():
-        if not SECTION_ID_RE.fullmatch(section_id):
-            raise ValueError(f"section id {section_id!r} must be lowercase letters, digits and '-'")
-        parts.append((section_id, html.encode("utf-8")))
-    header = json.dumps([[section_id, len(data)] for section_id, data in parts], separators=(",", ":"))
-    return header.encode("ascii") + b"\n" + b"".join(data for _, data in parts)
+    parts = [html.encode("utf-8") for html in sections.values()]
+    return json.dumps([len(data) for data in parts], separators=(",", ":")).encode("ascii") + b"\n" + b"".join(parts)
 
 
-def unbundle(data: bytes) -> dict[str, str] | None:
-    """The sections of a bundle, or None when it is not one."""
+def unbundle(data: bytes, section_ids: list[str]) -> dict[str, str] | None:
+    """The sections of a bundle for these ids, or None when it is not one."""
     line_end = data.find(b"\n")
     try:
-        header = json.loads(data[:line_end]) if line_end > 0 else None
+        lengths = json.loads(data[:line_end]) if line_end > 0 else None
     except ValueError:
         return None
-    if not isinstance(header, list):
+    if not isinstance(lengths, list) or len(lengths) != len(section_ids):
         return None
     sections: dict[str, str] = {}
     at = line_end + 1
-    for entry in header:
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)
-                and isinstance(entry[1], int) and not isinstance(entry[1], bool) and entry[1] >= 0):
-            return None
-        section_id, length = entry
-        if not SECTION_ID_RE.fullmatch(section_id) or section_id in sections or at + length > len(data):
+    for section_id, length in zip(section_ids, lengths, strict=True):  # same length: checked above
+        if not isinstance(length, int) or isinstance(length, bool) or length < 0 or at + length > len(data):
             return None
         try:
             sections[section_id] = data[at:at + length].decode("utf-8")
         except UnicodeDecodeError:
             return None
         at += length
-    return sections if sections and at == len(data) else None
+    return sections if at == len(data) else None
 
 
 def seal(key: bytes, key_id: str, page_path: str, sections: Mapping[str, str]) -> str:
@@ -175,7 +171,7 @@ def seal(key: bytes, key_id: str, page_path: str, sections: Mapping[str, str]) -
         raise ValueError(f"a sealing key is {KEY_BYTES} bytes, got {len(key)}")
     if not KEY_ID_RE.fullmatch(key_id):
         raise ValueError(f"key id {key_id!r} must be 1-32 letters, digits, '_' or '-'")
-    aad = additional_data(page_path)
+    aad = additional_data(page_path, list(sections))
     plain = bundle(sections)
     if len(plain) > MAX_PLAINTEXT_BYTES:
         raise ValueError(f"{page_path}: the protected sections hold {len(plain):,} bytes; a page may seal "
@@ -187,8 +183,9 @@ def seal(key: bytes, key_id: str, page_path: str, sections: Mapping[str, str]) -
     return f"{VERSION}.{key_id}.{b64url(nonce)}.{b64url(sealed)}"
 
 
-def open_sealed(keyring: Keyring, token: str, page_path: str) -> dict[str, str] | None:
-    """The sealed sections (id → HTML), or None when the token does not open for this page."""
+def open_sealed(keyring: Keyring, token: str, page_path: str, section_ids: list[str]) -> dict[str, str] | None:
+    """The sealed sections (id → HTML), or None when the token does not open for this page and
+    these protected sections (their ids in page order, as the page's markup lists them)."""
     match = TOKEN_RE.fullmatch(token)
     if not match:
         return None
@@ -201,12 +198,12 @@ def open_sealed(keyring: Keyring, token: str, page_path: str) -> dict[str, str] 
         nonce, sealed = b64url_decode(nonce_text), b64url_decode(sealed_text)
         if len(sealed) < TAG_BYTES:
             return None
-        compressed = _cipher(key).decrypt(nonce, sealed, additional_data(page_path))
+        compressed = _cipher(key).decrypt(nonce, sealed, additional_data(page_path, section_ids))
         inflater = zlib.decompressobj(-15)
         plain = inflater.decompress(compressed, MAX_PLAINTEXT_BYTES + 1)
         if len(plain) > MAX_PLAINTEXT_BYTES or not inflater.eof or inflater.unused_data:
             return None
-        return unbundle(plain)
+        return unbundle(plain, section_ids)
     except (ValueError, InvalidTag, zlib.error):
         return None
 
@@ -304,15 +301,19 @@ def seal_page(keyring: Keyring, url: str, html: str, protected: Mapping[str, str
     """The page with its protected sections' content sealed into one token.
 
     The render step leaves `data-section="ID"` on each protected section's tag; the token goes
-    right after the first one's, as `data-sealed="TOKEN"` (the markup contract of edge/README.md).
+    right after the first one's, as `data-sealed="TOKEN"`, and binds the sections in the order
+    the page shows them (the markup contract of edge/README.md).
     """
-    first = -1
+    if not protected:
+        return html
+    anchors: dict[str, int] = {}
     for section_id in protected:
         anchor = f' data-section="{section_id}"'
         at = html.find(anchor)
         if at < 0 or html.find(anchor, at + 1) >= 0:
             raise ValueError(f"{url}: the page must hold section {section_id!r} exactly once to seal it")
-        first = at + len(anchor) if first < 0 else min(first, at + len(anchor))
-    if first < 0:
-        return html
-    return f'{html[:first]} data-sealed="{keyring.seal(url, protected)}"{html[first:]}'
+        anchors[section_id] = at + len(anchor)
+    in_page_order = sorted(protected, key=anchors.__getitem__)
+    token = keyring.seal(url, {section_id: protected[section_id] for section_id in in_page_order})
+    first = anchors[in_page_order[0]]
+    return f'{html[:first]} data-sealed="{token}"{html[first:]}'

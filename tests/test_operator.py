@@ -44,11 +44,12 @@ def test_production_build_seals_with_the_configured_key_bound_to_its_page(tmp_pa
     token = seals[0]["data-sealed"]
     assert token.startswith("v2.k7.")
     keyring = Keyring((("k7", key),), "test")
-    sections = open_sealed(keyring, token, "/cpt/623/62323/")
+    sections = open_sealed(keyring, token, "/cpt/623/62323/", protected)
     assert sections is not None and list(sections) == protected
     assert "SECRET-SUMMARY-62323" in sections["summary"]
     assert re.search(r'href="/icd-10-cm/M54/M54.16/".*Radiculopathy, lumbar region', sections["icd-10-cm-crosswalk"],
                      re.S)
-    assert open_sealed(keyring, token, "/cpt/623/62322/") is None, "bound to its page"
+    assert open_sealed(keyring, token, "/cpt/623/62322/", protected) is None, "bound to its page"
+    assert open_sealed(keyring, token, "/cpt/623/62323/", protected[::-1]) is None, "bound to its sections"
     wrong = Keyring((("k7", secrets.token_bytes(32)),), "test")
-    assert open_sealed(wrong, token, "/cpt/623/62323/") is None
+    assert open_sealed(wrong, token, "/cpt/623/62323/", protected) is None

@@ -27,6 +27,8 @@ def unb64(text: str) -> bytes:
 
 PAGE = "/cpt/623/62326/"
 SECTIONS = {"summary": SECRET, "coding-tips": "<ul><li>naïve — ≥ 5 units</li></ul>"}
+IDS = list(SECTIONS)
+AAD = b"codepages/v2|/cpt/623/62326/|summary,coding-tips"
 
 
 def test_round_trip_with_the_aesgcm_api():
@@ -34,13 +36,13 @@ def test_round_trip_with_the_aesgcm_api():
     version, kid, nonce, sealed = token.split(".")
     assert (version, kid) == ("v2", "k1")
     assert len(unb64(nonce)) == 12
-    compressed = AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v2|" + PAGE.encode())
+    compressed = AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), AAD)
     bundle = zlib.decompress(compressed, -15)
     header, _, body = bundle.partition(b"\n")
-    assert json.loads(header) == [["summary", len(SECRET.encode())], ["coding-tips", len(SECTIONS["coding-tips"].encode())]]
+    assert json.loads(header) == [len(SECRET.encode()), len(SECTIONS["coding-tips"].encode())]
     assert body.decode() == SECRET + SECTIONS["coding-tips"]
     keyring = Keyring((("k1", KEY),), "test")
-    assert open_sealed(keyring, token, PAGE) == SECTIONS
+    assert open_sealed(keyring, token, PAGE, IDS) == SECTIONS
 
 
 def test_token_format_and_no_plaintext():
@@ -63,24 +65,26 @@ def test_the_seal_is_compressed():
     assert len(token) < len(long_section) / 5
 
 
-def test_aad_binds_the_page():
+def test_aad_binds_the_page_and_its_sections_in_order():
     token = seal(KEY, "k1", PAGE, SECTIONS)
     keyring = Keyring((("k1", KEY),), "test")
     _, _, nonce, sealed = token.split(".")
     with pytest.raises(InvalidTag):
-        AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v2|/cpt/623/62327/")
-    assert open_sealed(keyring, token, "/cpt/623/62327/") is None
-    assert open_sealed(keyring, token, "/CPT/62326/") is None
-    assert open_sealed(keyring, token, "/cpt/62326") is None  # only the canonical path
+        AESGCM(KEY).decrypt(unb64(nonce), unb64(sealed), b"codepages/v2|/cpt/623/62327/|summary,coding-tips")
+    assert open_sealed(keyring, token, "/cpt/623/62327/", IDS) is None
+    assert open_sealed(keyring, token, "/CPT/62326/", IDS) is None
+    assert open_sealed(keyring, token, "/cpt/62326", IDS) is None  # only the canonical path
+    for ids in (["coding-tips", "summary"], ["summary"], IDS + ["billing-faq"], ["summary", "tips"], []):
+        assert open_sealed(keyring, token, PAGE, ids) is None, ids
 
 
 def _sealed_plaintext(plaintext: bytes, compress: bool = True) -> str:
-    """Any plaintext sealed for PAGE as sealing.seal seals a bundle (for what is not one)."""
+    """Any plaintext sealed for PAGE's summary section as sealing.seal seals a bundle (for what is not one)."""
     if compress:
         compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
         plaintext = compressor.compress(plaintext) + compressor.flush()
     nonce = bytes(12)
-    sealed = AESGCM(KEY).encrypt(nonce, plaintext, b"codepages/v2|" + PAGE.encode())
+    sealed = AESGCM(KEY).encrypt(nonce, plaintext, b"codepages/v2|" + PAGE.encode() + b"|summary")
     return f"v2.k1.{sealing.b64url(nonce)}.{sealing.b64url(sealed)}"
 
 
@@ -90,7 +94,7 @@ def test_tampered_foreign_or_malformed_tokens_do_not_open():
     head, tail = token[:-5], token[-5:]
     flipped = head + ("A" if tail[0] != "A" else "B") + tail[1:]
     other = Keyring((("k1", bytes(32)),), "test")
-    assert open_sealed(keyring, _sealed_plaintext(b'[["summary",5]]\n<p>a>'), PAGE) == {"summary": "<p>a>"}
+    assert open_sealed(keyring, _sealed_plaintext(b"[5]\n<p>a>"), PAGE, ["summary"]) == {"summary": "<p>a>"}
     for bad, ring in [
         (flipped, keyring),
         (token.replace("v2.k1.", "v2.k2."), keyring),  # unknown key id
@@ -100,19 +104,18 @@ def test_tampered_foreign_or_malformed_tokens_do_not_open():
         (token.replace(".", "..", 1), keyring),
         ("v1" + token[2:], keyring),  # the old per-section format
         ("", keyring),
-        (_sealed_plaintext(b'[["summary",5]]\n<p>a>', compress=False), keyring),
+        (_sealed_plaintext(b"[5]\n<p>a>", compress=False), keyring),
         (_sealed_plaintext(b"<p>a</p>"), keyring),  # no header
-        (_sealed_plaintext(b'[["summary",4]]\n<p>a>'), keyring),  # lengths short of the data
-        (_sealed_plaintext(b'[["summary",6]]\n<p>a>'), keyring),  # past it
-        (_sealed_plaintext(b'[["summary",1],["summary",1]]\nab'), keyring),  # an id twice
-        (_sealed_plaintext(b'[["Sum mary",1]]\na'), keyring),  # not a section id
-        (_sealed_plaintext(b'[["summary",true]]\na'), keyring),
-        (_sealed_plaintext(b'[["summary",2]]\n\xc3\x28'), keyring),  # not UTF-8
+        (_sealed_plaintext(b"[4]\n<p>a>"), keyring),  # lengths short of the data
+        (_sealed_plaintext(b"[6]\n<p>a>"), keyring),  # past it
+        (_sealed_plaintext(b"[1,1]\nab"), keyring),  # more parts than sections
+        (_sealed_plaintext(b"[true]\na"), keyring),
+        (_sealed_plaintext(b"[2]\n\xc3\x28"), keyring),  # not UTF-8
         (_sealed_plaintext(b"[]\n"), keyring),
-        (_sealed_plaintext(b'[["summary",%d]]\n' % (sealing.MAX_PLAINTEXT_BYTES + 1)
+        (_sealed_plaintext(b"[%d]\n" % (sealing.MAX_PLAINTEXT_BYTES + 1)
                            + bytes(sealing.MAX_PLAINTEXT_BYTES + 1)), keyring),  # inflates past the limit
     ]:
-        assert open_sealed(ring, bad, PAGE) is None, bad[:60]
+        assert open_sealed(ring, bad, PAGE, ["summary"]) is None, bad[:60]
 
 
 def test_production_without_key_names_the_variable(tmp_path):
@@ -130,9 +133,10 @@ def test_production_with_keys_first_seals_all_open(tmp_path):
     keyring = load_keys({"CONTEXT": "production", "CODEPAGES_SEAL_KEYS": value}, tmp_path / "unused")
     assert keyring.current_id == "k2" and keyring.current_key == new
     old_token = seal(old, "k1", "/hcpcs/J/J0702/", {"summary": SECRET})
-    assert open_sealed(keyring, old_token, "/hcpcs/J/J0702/") == {"summary": SECRET}
+    assert open_sealed(keyring, old_token, "/hcpcs/J/J0702/", ["summary"]) == {"summary": SECRET}
     fresh = keyring.seal("/hcpcs/J/J0702/", {"summary": SECRET})
-    assert fresh.startswith("v2.k2.") and open_sealed(keyring, fresh, "/hcpcs/J/J0702/") == {"summary": SECRET}
+    assert fresh.startswith("v2.k2.")
+    assert open_sealed(keyring, fresh, "/hcpcs/J/J0702/", ["summary"]) == {"summary": SECRET}
     assert "k2" in repr(keyring) and new.hex() not in repr(keyring)
     assert not (tmp_path / "unused").exists()
 
@@ -165,7 +169,7 @@ def test_development_key_created_once_and_reused(tmp_path):
     assert first.keys == second.keys and first.current_id == "dev" and len(first.current_key) == 32
     assert "development" in first.source
     token = first.seal("/icd-10-cm/M54/M54.50/", {"summary": SECRET})
-    assert open_sealed(second, token, "/icd-10-cm/M54/M54.50/") == {"summary": SECRET}
+    assert open_sealed(second, token, "/icd-10-cm/M54/M54.50/", ["summary"]) == {"summary": SECRET}
     assert [p.name for p in key_file.parent.iterdir()] == ["seal-keys"]  # no temporary left behind
 
 
@@ -193,6 +197,8 @@ def test_seal_rejects_bad_arguments():
     with pytest.raises(ValueError):
         seal(KEY, "k1", PAGE, {"Sum mary": SECRET})  # the edge could not place it
     with pytest.raises(ValueError):
+        seal(KEY, "k1", PAGE, {"sum,mary": SECRET})  # ',' would make the AAD ambiguous
+    with pytest.raises(ValueError):
         seal(KEY, "k1", PAGE, {})
     with pytest.raises(ValueError):
         seal(KEY, "k1", "cpt/62326", SECTIONS)
@@ -208,7 +214,8 @@ def test_seal_page_puts_one_seal_on_the_first_protected_section():
     assert sealed.count("data-sealed=") == 1
     assert sealed.index("data-sealed=") < sealed.index('data-section="summary"')  # on coding-tips, the first
     token = re.search(r'data-sealed="([^"]+)"', sealed).group(1)
-    assert open_sealed(keyring, token, PAGE) == SECTIONS
+    assert open_sealed(keyring, token, PAGE, ["coding-tips", "summary"]) == SECTIONS, "bound in page order"
+    assert open_sealed(keyring, token, PAGE, IDS) is None
     assert sealing.seal_page(keyring, PAGE, "<p>nothing protected</p>", {}) == "<p>nothing protected</p>"
     with pytest.raises(ValueError, match="exactly once"):
         sealing.seal_page(keyring, PAGE, html + html, SECTIONS)
@@ -226,7 +233,8 @@ def test_committed_edge_fixtures_open_with_the_fixture_key():
         html = (FIXTURES / sections["file"]).read_text()
         tokens = re.findall(r' data-sealed="([^"]+)"', html)
         assert len(tokens) == 1, f"{sections['file']}: one seal per page"
-        assert open_sealed(keyring, tokens[0], page_path) == sections["sections"]
+        ids = re.findall(r'<section class="protected-section"[^>]* data-section="([^"]+)"', html)
+        assert open_sealed(keyring, tokens[0], page_path, ids) == sections["sections"]
         for plain in sections["sections"].values():
             assert plain not in html
         opened += len(sections["sections"])

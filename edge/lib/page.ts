@@ -149,7 +149,8 @@ export function stripSeals(html: string): string {
 
 /**
  * Open the page's seal and each locked block it holds the content of (nothing of the page is
- * copied). The build writes one seal per page; a page with more opens nothing.
+ * copied). The build writes one seal per page; a page with more opens nothing, and so does one
+ * whose protected sections are not exactly those the seal was made for (seal.ts).
  */
 export async function openSections(
   page: StaticPage,
@@ -160,13 +161,10 @@ export async function openSections(
   const opened: Opened = { total: tags.length, blocks: [] };
   const seals = tags.filter((t) => t.attr >= 0);
   if (seals.length !== 1) return opened;
-  const sections = await openPageSeal(keyring, tokenOf(seals[0]), pagePath);
+  const sections = await openPageSeal(keyring, tokenOf(seals[0]), pagePath, tags.map((t) => t.id));
   if (sections === null) return opened;
-  const placed = new Set<string>();
   for (let i = 0; i < tags.length; i++) {
     const t = tags[i];
-    const section = sections.get(t.id);
-    if (!section || placed.has(t.id)) continue;
     const sectionEnd = html.indexOf("</section>", t.end);
     const limit = sectionEnd < 0 ? html.length : sectionEnd;
     const open = `<!--locked:${t.id}-->`;
@@ -176,8 +174,7 @@ export async function openSections(
     if (start < 0 || end < 0 || end + close.length > limit) continue;
     // a block reaching past the next section tag keeps its placeholder
     if (i + 1 < tags.length && end + close.length > tags[i + 1].start) continue;
-    placed.add(t.id);
-    opened.blocks.push({ tag: i, start, end: end + close.length, section });
+    opened.blocks.push({ tag: i, start, end: end + close.length, section: sections.get(t.id)! });
   }
   return opened;
 }

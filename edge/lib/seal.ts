@@ -2,10 +2,11 @@
  * Opening a page's seal (the build seals it with codepages/sealing.py).
  *
  * Token: `v2.<key id>.<base64url nonce, 12 bytes>.<base64url ciphertext + 16-byte tag>`,
- * AES-256-GCM, additional data `codepages/v2|<page path>` (UTF-8), so a token opens only on
- * the page it was sealed for. The plaintext is raw DEFLATE of the page's protected sections:
- * a JSON header `[["summary",1418],["coding-tips",2754],…]` (section id, length in bytes of
- * its HTML), a newline, then the sections' UTF-8 HTML back to back. One token per page,
+ * AES-256-GCM, additional data `codepages/v2|<page path>|<id>,<id>,…` (UTF-8; the ids of the
+ * page's protected sections in page order), so a token opens only on the page it was sealed
+ * for, and only when the page holds exactly those sections. The plaintext is raw DEFLATE of
+ * the sections: a JSON header `[1418,2754,…]` (the length in bytes of each section's HTML),
+ * a newline, then the sections' UTF-8 HTML back to back. One token per page,
  * compressed: opening costs CPU by the byte and by the call (node:crypto's AES-GCM in Deno
  * runs at ~100 MB/s), and one compressed token opens in about a quarter of the time the
  * same sections took as a token each (bench/edge_bench.py).
@@ -32,8 +33,8 @@ export function importSealKeys(value: string | undefined): Promise<Keyring> {
   return importKeyring(value, SEAL_KEYS_VARIABLE, "aes-gcm");
 }
 
-export function sealAdditionalData(pagePath: string): Uint8Array<ArrayBuffer> {
-  return encoder.encode(`codepages/v2|${pagePath}`);
+export function sealAdditionalData(pagePath: string, sectionIds: string[]): Uint8Array<ArrayBuffer> {
+  return encoder.encode(`codepages/v2|${pagePath}|${sectionIds.join(",")}`);
 }
 
 /**
@@ -45,14 +46,19 @@ export interface OpenedSection {
   bytes: Uint8Array;
 }
 
-/** The page's sections by id, or null on any failure (format, unknown key, wrong page, tampering). */
+/**
+ * The page's sections by id, or null on any failure (format, unknown key, wrong page or
+ * sections, tampering). `sectionIds`: the page's protected sections, in page order.
+ */
 export async function openPageSeal(
   keyring: SealKeyring,
   token: string,
   pagePath: string,
+  sectionIds: string[],
 ): Promise<Map<string, OpenedSection> | null> {
   try {
-    if (token.length > MAX_TOKEN_CHARS) return null;
+    if (token.length > MAX_TOKEN_CHARS || sectionIds.length === 0) return null;
+    if (!sectionIds.every((id) => SECTION_ID.test(id))) return null;
     // v2.<kid>.<nonce>.<ciphertext>: the decoder checks the alphabet (no regex over kilobytes)
     const parts = token.split(".");
     if (parts.length !== 4 || parts[0] !== "v2" || !KID.test(parts[1])) return null;
@@ -61,7 +67,7 @@ export async function openPageSeal(
     const nonce = b64urlDecode(parts[2]);
     const sealed = b64urlDecode(parts[3]);
     if (!key || !nonce || !sealed || nonce.length !== 12 || sealed.length < 16) return null;
-    const additionalData = sealAdditionalData(pagePath);
+    const additionalData = sealAdditionalData(pagePath, sectionIds);
     const raw = keyring.raw?.get(parts[1]);
     let compressed = raw ? aesGcmOpen(raw, nonce, sealed, additionalData) : undefined;
     if (compressed === undefined) {
@@ -75,26 +81,24 @@ export async function openPageSeal(
     }
     if (compressed === null) return null;
     const bundle = await inflateRaw(compressed, MAX_PLAINTEXT_BYTES);
-    return bundle === null ? null : sectionsOf(bundle);
+    return bundle === null ? null : sectionsOf(bundle, sectionIds);
   } catch {
     return null;
   }
 }
 
-/** The sections of a bundle (see the module comment), or null when it is not one. */
-function sectionsOf(bundle: Uint8Array): Map<string, OpenedSection> | null {
+/** The sections of a bundle (see the module comment) by id, or null when it is not one. */
+function sectionsOf(bundle: Uint8Array, sectionIds: string[]): Map<string, OpenedSection> | null {
   const lineEnd = bundle.indexOf(10);
   if (lineEnd <= 0) return null;
-  const header: unknown = JSON.parse(decoder.decode(bundle.subarray(0, lineEnd)));
-  if (!Array.isArray(header) || header.length === 0) return null;
+  const lengths: unknown = JSON.parse(decoder.decode(bundle.subarray(0, lineEnd)));
+  if (!Array.isArray(lengths) || lengths.length !== sectionIds.length) return null;
   const sections = new Map<string, OpenedSection>();
   let at = lineEnd + 1;
-  for (const entry of header) {
-    if (!Array.isArray(entry) || entry.length !== 2) return null;
-    const [id, length] = entry;
-    if (typeof id !== "string" || !SECTION_ID.test(id) || sections.has(id)) return null;
+  for (let i = 0; i < lengths.length; i++) {
+    const length = lengths[i];
     if (!Number.isSafeInteger(length) || length < 0 || at + length > bundle.length) return null;
-    sections.set(id, section(bundle.subarray(at, at + length)));
+    sections.set(sectionIds[i], section(bundle.subarray(at, at + length)));
     at += length;
   }
   return at === bundle.length ? sections : null;

@@ -233,30 +233,37 @@ export function pageSealOf(html: string): string {
   return /\sdata-sealed="([^"]+)"/.exec(html)![1];
 }
 
-/** Seal a page's sections with a raw key, exactly as codepages/sealing.py does (for tests that need other keys). */
+/** Seal a page's sections (in page order) with a raw key, exactly as codepages/sealing.py does. */
 export function sealForTest(
   keyEntry: string,
   pagePath: string,
   sections: Record<string, string>,
 ): Promise<string> {
   const encoder = new TextEncoder();
-  const parts = Object.entries(sections).map(([id, html]) => [id, encoder.encode(html)] as const);
-  const header = encoder.encode(JSON.stringify(parts.map(([id, bytes]) => [id, bytes.length])) + "\n");
-  return sealBundleForTest(keyEntry, pagePath, new Blob([header, ...parts.map(([, bytes]) => bytes)]));
+  const parts = Object.values(sections).map((html) => encoder.encode(html));
+  const header = encoder.encode(JSON.stringify(parts.map((bytes) => bytes.length)) + "\n");
+  return sealBundleForTest(keyEntry, pagePath, Object.keys(sections), new Blob([header, ...parts]));
 }
 
-/** Compress and seal any plaintext as a page's bundle (for tests of what is not one). */
-export async function sealBundleForTest(keyEntry: string, pagePath: string, bundle: Blob): Promise<string> {
+/** Compress and seal any plaintext as the bundle of a page's sections (for tests of what is not one). */
+export async function sealBundleForTest(
+  keyEntry: string,
+  pagePath: string,
+  sectionIds: string[],
+  bundle: Blob,
+  compress = true,
+): Promise<string> {
   const [kid, b64] = keyEntry.split(":");
   const raw = Uint8Array.from(atob(b64.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
   const key = await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]);
-  const compressed = await new Response(bundle.stream().pipeThrough(new CompressionStream("deflate-raw")))
-    .bytes();
+  const stream = compress
+    ? bundle.stream().pipeThrough(new CompressionStream("deflate-raw"))
+    : bundle.stream();
   const nonce = crypto.getRandomValues(new Uint8Array(12));
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath) },
+    { name: "AES-GCM", iv: nonce, additionalData: sealAdditionalData(pagePath, sectionIds) },
     key,
-    compressed,
+    await new Response(stream).bytes(),
   );
   return `v2.${kid}.${b64urlEncode(nonce)}.${b64urlEncode(new Uint8Array(sealed))}`;
 }

@@ -53,24 +53,37 @@ Deno.test("page: a section that does not open keeps its placeholder", async () =
   assertEquals((wrongPage.html.match(/Register to view content/g) ?? []).length, 6);
   const noKeys = await unlockSections(readPage(PAGES[A]), EMPTY_SEAL_KEYRING, A);
   assertEquals(noKeys.opened, 0);
-  // markers missing, misplaced or for another section, or a section id the seal does not hold:
-  // placeholder stays (a tag whose data-section is not an id is no protected section)
+  // markers missing, misplaced or for another section: that section's placeholder stays
   const html = PAGES[A]
     .replace("<!--/locked:summary-->", "")
-    .replace("<!--locked:modifiers-->", "<!--locked:billing-faq-->")
-    .replace(/data-section="coding-tips"/, 'data-section="Coding Tips"')
-    .replace(/data-section="medicare-coverage"/, 'data-section="medicare"');
+    .replace("<!--locked:modifiers-->", "<!--locked:billing-faq-->");
   const partial = await unlockSections(readPage(html), keyring, A);
-  assertEquals([partial.total, partial.opened], [5, 2]);
-  for (const s of ["summary", "coding-tips", "modifiers", "medicare-coverage"]) {
-    assert(!partial.html.includes(PLAINTEXTS[A].sections[s]), s);
-  }
+  assertEquals([partial.total, partial.opened], [6, 4]);
+  for (const s of ["summary", "modifiers"]) assert(!partial.html.includes(PLAINTEXTS[A].sections[s]), s);
+  for (const s of ["coding-tips", "billing-faq"]) assert(partial.html.includes(PLAINTEXTS[A].sections[s]), s);
   assert(!partial.html.includes("data-sealed"));
+  // protected sections other than those sealed (renamed, dropped, reordered): nothing opens
+  const coding = /<section[^>]*data-section="coding-tips"[^]*?<\/section>\n/.exec(PAGES[A])![0];
+  for (
+    const [name, other] of Object.entries({
+      "a section renamed": PAGES[A].replace('data-section="medicare-coverage"', 'data-section="medicare"'),
+      "a section id the markup cannot hold": PAGES[A].replace(
+        'data-section="coding-tips"',
+        'data-section="Coding Tips"',
+      ),
+      "a section dropped": PAGES[A].replace(coding, ""),
+      "a section moved": PAGES[A].replace(coding, "").replace("</article>", `${coding}</article>`),
+    })
+  ) {
+    const none = await unlockSections(readPage(other), keyring, A);
+    assertEquals(none.opened, 0, name);
+    assert(!none.html.includes(MARKER) && !none.html.includes("data-sealed"), name);
+  }
 });
 
 Deno.test("page: attribute order and whitespace are free", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  const token = pageSealOf(PAGES[A]);
+  const token = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { summary: PLAINTEXTS[A].sections.summary });
   const html =
     `<main>\n<section data-sealed="${token}"\n   class="protected-section"   data-section="summary" id="summary">\n` +
     `<h2>S</h2>\n  <!--locked:summary-->\n<div class="locked">x</div>\n<!--/locked:summary-->\n</section></main>`;
@@ -159,8 +172,10 @@ Deno.test("page: encodePage writes as bytes exactly what renderPage writes as te
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
   const banner = "<p>banner — “quoted” \u{1F600}</p>";
   const token = pageSealOf(PAGES[A]);
-  const fresh = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { summary: "<p>\u{1F600} naïve — ok</p>" });
-  const withBom = await sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { summary: "\ufeff<p>marked</p>" });
+  const resealed = (summary: string) =>
+    sealForTest(KEYS.CODEPAGES_SEAL_KEYS, A, { ...PLAINTEXTS[A].sections, summary });
+  const fresh = await resealed("<p>\u{1F600} naïve — ok</p>");
+  const withBom = await resealed("\ufeff<p>marked</p>");
   const variants: Record<string, string> = {
     "as built": PAGES[A],
     "characters of every length before the sections": PAGES[A].replace("<main", "<p>é … \u{1F600}</p><main"),

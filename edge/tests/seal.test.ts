@@ -18,14 +18,17 @@ import {
 
 const page = (path: string) =>
   Deno.readTextFileSync(new URL(`./fixtures/${PLAINTEXTS[path].file}`, import.meta.url));
+/** the ids of a page's protected sections, in page order, as its markup lists them */
+const idsOf = (path: string) => Object.keys(PLAINTEXTS[path].sections);
 
 /** The opened sections as id → HTML, or null. */
 async function opened(
   keyring: SealKeyring,
   token: string,
   path: string,
+  ids = idsOf(path),
 ): Promise<Record<string, string> | null> {
-  const sections = await openPageSeal(keyring, token, path);
+  const sections = await openPageSeal(keyring, token, path, ids);
   return sections && Object.fromEntries([...sections].map(([id, section]) => [id, section.html]));
 }
 
@@ -38,7 +41,7 @@ Deno.test("seal: every page of the Python-sealed fixtures opens to its sections'
       assert(!html.includes(plain), "the fixture holds no plaintext");
     }
     assertEquals(await opened(keyring, pageSealOf(html), path), expected, path);
-    const bytes = await openPageSeal(keyring, pageSealOf(html), path);
+    const bytes = await openPageSeal(keyring, pageSealOf(html), path, idsOf(path));
     for (const [id, section] of bytes!) {
       assertEquals(
         new TextDecoder().decode(section.bytes),
@@ -51,11 +54,25 @@ Deno.test("seal: every page of the Python-sealed fixtures opens to its sections'
   assertEquals(sections, 18);
 });
 
-Deno.test("seal: a page's seal opens only on its own page", async () => {
+Deno.test("seal: a page's seal opens only on its own page, with exactly its sections in their order", async () => {
   const keyring = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
   const token = pageSealOf(page(A));
   for (const path of [B, "/cpt/62326", "/CPT/62326/", "/cpt/623/62326", `${A}x/`]) {
-    assertEquals(await openPageSeal(keyring, token, path), null, path);
+    assertEquals(await openPageSeal(keyring, token, path, idsOf(A)), null, path);
+  }
+  const ids = idsOf(A);
+  for (
+    const [name, other] of Object.entries({
+      "two sections swapped": [ids[1], ids[0], ...ids.slice(2)],
+      "one section missing": ids.slice(1),
+      "one section more": [...ids, "extra"],
+      "one section renamed": ["overview", ...ids.slice(1)],
+      "a section twice": [ids[0], ...ids],
+      "none": [],
+      "an id the markup cannot hold": ["Summary", ...ids.slice(1)],
+    })
+  ) {
+    assertEquals(await openPageSeal(keyring, token, A, other), null, name);
   }
 });
 
@@ -87,49 +104,38 @@ Deno.test("seal: any malformed, foreign or tampered token is null, never an exce
     flip(bytes.length - 1), // the tag
     `v2.${kid}.${nonce}.${"A".repeat(600000)}`,
   ];
-  for (const t of bad) assertEquals(await openPageSeal(keyring, t, A), null, t.slice(0, 40));
-  assertEquals(await openPageSeal(other, token, A), null, "same kid, other key");
+  for (const t of bad) assertEquals(await openPageSeal(keyring, t, A, idsOf(A)), null, t.slice(0, 40));
+  assertEquals(await openPageSeal(other, token, A, idsOf(A)), null, "same kid, other key");
 });
 
-Deno.test("seal: a sealed plaintext that is not a bundle of sections opens to nothing", async () => {
+Deno.test("seal: a sealed plaintext that is not a bundle of the sections opens to nothing", async () => {
   const key = KEYS.CODEPAGES_SEAL_KEYS;
   const keyring = await importSealKeys(key);
+  const ids = ["summary"];
   const sealBundle = (...parts: (string | Uint8Array<ArrayBuffer>)[]) =>
-    sealBundleForTest(key, A, new Blob(parts));
-  const good = await sealBundle('[["summary",5]]\n', "<p>a>");
-  assertEquals(await opened(keyring, good, A), { summary: "<p>a>" }, "the well-formed bundle opens");
+    sealBundleForTest(key, A, ids, new Blob(parts));
+  const good = await sealBundle("[5]\n", "<p>a>");
+  assertEquals(await opened(keyring, good, A, ids), { summary: "<p>a>" }, "the well-formed bundle opens");
   const bad = {
     "no header line": await sealBundle("<p>a</p>"),
     "empty header": await sealBundle("[]\n"),
-    "header not JSON": await sealBundle('[["summary",5]\n<p>a>'),
-    "header not a list of pairs": await sealBundle('{"summary":5}\n<p>a>'),
-    "length short of the data": await sealBundle('[["summary",4]]\n', "<p>a>"),
-    "length past the data": await sealBundle('[["summary",6]]\n', "<p>a>"),
-    "negative length": await sealBundle('[["summary",-1]]\n'),
-    "fractional length": await sealBundle('[["summary",0.5]]\n', "x"),
-    "a section id twice": await sealBundle('[["summary",1],["summary",1]]\n', "ab"),
-    "a section id the markup cannot hold": await sealBundle('[["Summary\\"",1]]\n', "a"),
-    "a section that is not UTF-8": await sealBundle('[["summary",2]]\n', new Uint8Array([0xc3, 0x28])),
+    "header not JSON": await sealBundle("[5\n<p>a>"),
+    "header not a list": await sealBundle('{"summary":5}\n<p>a>'),
+    "more lengths than sections": await sealBundle("[2,3]\n", "<p>a>"),
+    "length short of the data": await sealBundle("[4]\n", "<p>a>"),
+    "length past the data": await sealBundle("[6]\n", "<p>a>"),
+    "negative length": await sealBundle("[-1]\n"),
+    "fractional length": await sealBundle("[0.5]\n", "x"),
+    "a section that is not UTF-8": await sealBundle("[2]\n", new Uint8Array([0xc3, 0x28])),
     "more than a page may inflate to": await sealBundle(
-      `[["summary",${MAX_PLAINTEXT_BYTES}]]\n`,
+      `[${MAX_PLAINTEXT_BYTES}]\n`,
       new Uint8Array(MAX_PLAINTEXT_BYTES),
     ),
+    "not compressed": await sealBundleForTest(key, A, ids, new Blob(["[5]\n<p>a>"]), false),
   };
   for (const [name, token] of Object.entries(bad)) {
-    assertEquals(await openPageSeal(keyring, token, A), null, name);
+    assertEquals(await openPageSeal(keyring, token, A, ids), null, name);
   }
-  const raw = b64urlDecode(key.split(":")[1].replace(/=+$/, ""))!;
-  const uncompressed = await crypto.subtle.encrypt(
-    {
-      name: "AES-GCM",
-      iv: new Uint8Array(12),
-      additionalData: new TextEncoder().encode(`codepages/v2|${A}`),
-    },
-    await crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt"]),
-    new TextEncoder().encode('[["summary",5]]\n<p>a>'),
-  );
-  const token = `v2.kt1.${b64urlEncode(new Uint8Array(12))}.${b64urlEncode(new Uint8Array(uncompressed))}`;
-  assertEquals(await openPageSeal(keyring, token, A), null, "not compressed");
 });
 
 Deno.test("seal: rotation — every listed key opens, the order does not matter for opening", async () => {
@@ -138,9 +144,9 @@ Deno.test("seal: rotation — every listed key opens, the order does not matter 
   const old = pageSealOf(page(A));
   assertEquals(await opened(keyring, old, A), PLAINTEXTS[A].sections);
   const sealedNew = await sealForTest(fresh, A, { summary: "<p>new</p>" });
-  assertEquals(await opened(keyring, sealedNew, A), { summary: "<p>new</p>" });
+  assertEquals(await opened(keyring, sealedNew, A, ["summary"]), { summary: "<p>new</p>" });
   const oldOnly = await importSealKeys(KEYS.CODEPAGES_SEAL_KEYS);
-  assertEquals(await openPageSeal(oldOnly, sealedNew, A), null);
+  assertEquals(await openPageSeal(oldOnly, sealedNew, A, ["summary"]), null);
 });
 
 Deno.test("seal: key list format errors name the variable", async () => {
