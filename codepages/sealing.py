@@ -8,16 +8,17 @@ whose meter allows it. The token format, shared with the edge:
 
 (base64url without padding). The plaintext is raw DEFLATE of a bundle: a JSON header
 ``[1418,2754,...]`` (the length in bytes of each protected section's HTML, in page order) and
-a newline, then those sections' UTF-8 HTML back to back.
-One token per page, compressed, because opening costs the edge CPU by the byte and by the
-call: Deno's node:crypto AES-GCM runs at ~100 MB/s, and seven tokens of a CPT page took
-~0.29 ms where one compressed token takes ~0.08 ms (bench/edge_bench.py). The additional
-authenticated data is ``b"codepages/v2|" + page_path + "|" + ",".join(section_ids)`` (UTF-8;
-the ids in page order), so the token opens only on its page and only when the page holds
-exactly the protected sections it was sealed for, each part going to its own section.
-``page_path`` is the page's canonical URL path, exactly as the build writes it
-(``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see ``codesets.url_path``); the edge
-derives the same string from the request URL.
+a newline, then those sections' UTF-8 HTML back to back. One token per page, compressed:
+opening costs the edge CPU by the byte and by the call (Deno's node:crypto AES-GCM runs at
+~100 MB/s), and ciphertext does not compress when served (with a token per section, a CPT
+page's tokens were two thirds of its bytes).
+
+The additional authenticated data is ``b"codepages/v2|" + page_path + "|" +
+",".join(section_ids)`` (UTF-8; the ids in page order), so the token opens only on its page
+and only where the page holds exactly the protected sections it was sealed for, each part
+going to its own section. ``page_path`` is the page's canonical URL path, exactly as the
+build writes it (``/cpt/623/62326/``, ``/icd-10-cm/M54/M54.50/``; see ``codesets.url_path``);
+the edge derives the same string from the request URL.
 
 Keys come from ``CODEPAGES_SEAL_KEYS`` (``kid1:base64key,kid2:base64key``; the first key
 seals, every listed key opens, so keys can be rotated). In production the variable is

@@ -6,10 +6,10 @@
  * page's protected sections in page order), so a token opens only on the page it was sealed
  * for, and only when the page holds exactly those sections. The plaintext is raw DEFLATE of
  * the sections: a JSON header `[1418,2754,…]` (the length in bytes of each section's HTML),
- * a newline, then the sections' UTF-8 HTML back to back. One token per page,
- * compressed: opening costs CPU by the byte and by the call (node:crypto's AES-GCM in Deno
- * runs at ~100 MB/s), and one compressed token opens in about a quarter of the time the
- * same sections took as a token each (bench/edge_bench.py).
+ * a newline, then the sections' UTF-8 HTML back to back. One token per page, compressed:
+ * opening costs CPU by the byte and by the call (node:crypto's AES-GCM in Deno runs at
+ * ~100 MB/s), and a CPT page's sections as a token each took a third of its bytes, which
+ * do not compress when served (bench/edge_bench.py: ~17 % less CPU per sealed page).
  */
 import { b64urlDecode } from "./b64.ts";
 import { aesGcmOpen, inflateRaw, isUtf8 } from "./fast_crypto.ts";
