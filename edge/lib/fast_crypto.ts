@@ -2,7 +2,8 @@
  * Synchronous work on the hot path of a code page, from the Node built-ins that Deno and
  * Netlify's edge runtime provide: node:crypto (WebCrypto runs every operation on a worker
  * thread, and opening a page plus hashing and signing its meter cookie cost ~0.5 ms of CPU in
- * thread hops alone, bench/edge_bench.py), node:zlib's inflate, node:buffer's UTF-8 check.
+ * thread hops alone, bench/edge_bench.py), node:zlib's inflate, node:buffer's UTF-8 check and
+ * Latin-1 decoding.
  * Same algorithms, same bytes; where a built-in is missing, callers fall back to web APIs.
  */
 type NodeCrypto = typeof import("node:crypto");
@@ -20,6 +21,24 @@ async function builtin<T>(load: () => Promise<T>): Promise<T | null> {
 const node: NodeCrypto | null = await builtin(() => import("node:crypto"));
 const zlib: NodeZlib | null = await builtin(() => import("node:zlib"));
 const buffer: NodeBuffer | null = await builtin(() => import("node:buffer"));
+
+/**
+ * The bytes as a string of one character per byte (ISO-8859-1, which TextDecoder cannot do:
+ * its "latin1" is windows-1252): node:buffer's decoder, else String.fromCharCode in chunks.
+ */
+export function latin1(bytes: Uint8Array): string {
+  if (buffer) return buffer.Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+  return latin1Portable(bytes);
+}
+
+/** latin1 without node:buffer (tests compare the two). */
+export function latin1Portable(bytes: Uint8Array): string {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x2000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x2000));
+  }
+  return text;
+}
 
 /** node:buffer's isUtf8 (validates without making a string), where the runtime has it. */
 export const isUtf8: ((bytes: Uint8Array) => boolean) | null = typeof buffer?.isUtf8 === "function"

@@ -1,5 +1,10 @@
 /**
- * Transforming a built code page (string in, string out; no DOM).
+ * Transforming a built code page (bytes in, bytes or text out; no DOM).
+ *
+ * The page is searched as a string of one character per byte (fast_crypto.ts latin1), so every
+ * position found is a byte offset and the page is written out as bytes by position; it is
+ * decoded as UTF-8 only where text is wanted (renderPage, `html`). The markers searched for
+ * are ASCII, and whitespace is HTML's (the bytes of other characters never match it).
  *
  * Markup contract (what the build emits for each protected section):
  *
@@ -19,16 +24,16 @@
  * the section tag holds no '>' inside attribute values; both markers sit inside the section.
  * A page without a seal has nothing metered.
  */
+import { latin1 } from "./fast_crypto.ts";
 import { escapeHtml } from "./html.ts";
 import { type OpenedSection, openPageSeal, type SealKeyring } from "./seal.ts";
-import { decodePage } from "./utf8.ts";
 
 export { escapeHtml };
 
-const SEALED_ATTRIBUTE = /\sdata-sealed="[^"]*"/g;
+const SEALED_ATTRIBUTE = /[\t\n\f\r ]data-sealed="[^"]*"/g;
 const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const BANNER_TAG = /<div\b[^>]*\sid="meter-banner"[^>]*>/;
-const HIDDEN_ATTRIBUTE = /\shidden(?:=(?:"[^"]*"|'[^']*'|[^\s>]*))?(?=[\s/>])/;
+const BANNER_TAG = /<div\b[^>]*[\t\n\f\r ]id="meter-banner"[^>]*>/;
+const HIDDEN_ATTRIBUTE = /[\t\n\f\r ]hidden(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >]*))?(?=[\t\n\f\r />])/;
 
 export interface Unlocked {
   html: string;
@@ -56,11 +61,13 @@ interface TagMatch {
  * written out from them in one pass.
  */
 export interface StaticPage {
-  html: string;
+  /** the page as the static host sent it */
+  bytes: Uint8Array<ArrayBuffer>;
+  /** the same, one character per byte: what is searched */
+  binary: string;
   tags: TagMatch[];
-  /** the bytes `html` was decoded from, when they can be written out by position (utf8.ts) */
-  bytes?: Uint8Array<ArrayBuffer>;
-  offsets?: ((index: number) => number) | null;
+  /** the page as text (decoded as Response.text() does), when first asked for */
+  readonly html: string;
 }
 
 interface OpenedBlock {
@@ -80,7 +87,7 @@ export interface Opened {
   blocks: OpenedBlock[];
 }
 
-const WHITESPACE = /\s/;
+const WHITESPACE = /[\t\n\f\r ]/;
 const SECTION = 'data-section="';
 const SEALED = 'data-sealed="';
 
@@ -103,7 +110,7 @@ function sectionTags(html: string): TagMatch[] {
     from = idEnd + 1;
     const start = html.lastIndexOf("<", at);
     if (start < 0 || html.lastIndexOf(">", at) > start || !WHITESPACE.test(html[at - 1])) continue;
-    if (!html.startsWith("<section", start) || !/[\s>]/.test(html[start + 8])) continue;
+    if (!html.startsWith("<section", start) || !/[\t\n\f\r >]/.test(html[start + 8])) continue;
     const id = html.slice(at + SECTION.length, idEnd);
     if (!SECTION_ID.test(id)) continue;
     const tag = html.slice(start, end + 1);
@@ -122,14 +129,25 @@ function sectionTags(html: string): TagMatch[] {
   return sealed ? tags : [];
 }
 
-export function readPage(html: string): StaticPage {
-  return { html, tags: sectionTags(html) };
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** The page from the static host's bytes. */
+export function readPageBytes(bytes: Uint8Array<ArrayBuffer>, text: string | null = null): StaticPage {
+  const binary = latin1(bytes);
+  return {
+    bytes,
+    binary,
+    tags: sectionTags(binary),
+    get html() {
+      return text ??= decoder.decode(bytes);
+    },
+  };
 }
 
-/** The page from the static host's bytes (decoded as Response.text() does). */
-export function readPageBytes(bytes: Uint8Array<ArrayBuffer>): StaticPage {
-  const { text, offsets } = decodePage(bytes);
-  return { html: text, tags: sectionTags(text), bytes, offsets };
+/** The page from its text (as UTF-8). */
+export function readPage(html: string): StaticPage {
+  return readPageBytes(encoder.encode(html), html);
 }
 
 /** The tag holds one data-sealed attribute (the build writes one): it can be cut out by position. */
@@ -138,7 +156,7 @@ function singleSeal(t: TagMatch): boolean {
 }
 
 function tokenOf(t: TagMatch): string {
-  if (!singleSeal(t)) return /\sdata-sealed="([^"]*)"/.exec(t.tag)![1];
+  if (!singleSeal(t)) return /[\t\n\f\r ]data-sealed="([^"]*)"/.exec(t.tag)![1];
   return t.tag.slice(t.attr + SEALED.length - t.start, t.valueEnd - t.start);
 }
 
@@ -157,7 +175,7 @@ export async function openSections(
   keyring: SealKeyring,
   pagePath: string,
 ): Promise<Opened> {
-  const { html, tags } = page;
+  const { binary: html, tags } = page;
   const opened: Opened = { total: tags.length, blocks: [] };
   const seals = tags.filter((t) => t.attr >= 0);
   if (seals.length !== 1) return opened;
@@ -193,11 +211,11 @@ function layout(
   opened: Opened | null,
   bannerHtml: string | null,
 ): { pieces: Piece[]; inline: boolean } {
-  const { html, tags } = page;
+  const { binary, tags } = page;
   const pieces: Piece[] = [];
   let at = 0;
-  const slot = bannerHtml === null ? null : bannerSlot(html);
-  const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : html.length);
+  const slot = bannerHtml === null ? null : bannerSlot(binary);
+  const inline = slot !== null && slot.close + 6 <= (tags.length > 0 ? tags[0].start : binary.length);
   if (inline) {
     pieces.push([0, slot.start], slot.tag, bannerHtml!);
     at = slot.close;
@@ -217,43 +235,17 @@ function layout(
       b++;
     }
   }
-  pieces.push([at, html.length]);
+  pieces.push([at, binary.length]);
   return { pieces, inline };
 }
 
-/** The page as served (see layout), written out as one string. */
-export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
-  const { html, tags } = page;
-  if (tags.length === 0 && bannerHtml === null) return html;
-  const { pieces, inline } = layout(page, opened, bannerHtml);
-  const parts = pieces.map((p) =>
-    typeof p === "string" ? p : Array.isArray(p) ? html.slice(p[0], p[1]) : p.section.html
-  );
-  const written = parts.join("");
-  return bannerHtml === null || inline ? written : fillBanner(written, bannerHtml);
-}
-
-const encoder = new TextEncoder();
-
-/**
- * The same page as UTF-8 bytes, copied from the static page's bytes by position; null when
- * the page was not read from bytes that allow it (readPageBytes) or the banner cannot go in
- * by position: renderPage writes those.
- */
-export function encodePage(
-  page: StaticPage,
-  opened: Opened | null,
-  bannerHtml: string | null,
-): Uint8Array<ArrayBuffer> | null {
-  const { bytes, offsets } = page;
-  if (!bytes || !offsets) return null;
-  const { pieces, inline } = layout(page, opened, bannerHtml);
-  if (bannerHtml !== null && !inline) return null;
+/** The pieces as UTF-8 bytes: ranges of the static page copied by position. */
+function written(page: StaticPage, pieces: Piece[]): Uint8Array<ArrayBuffer> {
   const parts = pieces.map((p) =>
     typeof p === "string"
       ? encoder.encode(p)
       : Array.isArray(p)
-      ? bytes.subarray(offsets(p[0]), offsets(p[1]))
+      ? page.bytes.subarray(p[0], p[1])
       : p.section.bytes
   );
   let length = 0;
@@ -265,6 +257,27 @@ export function encodePage(
     at += part.length;
   }
   return out;
+}
+
+/** The page as served (see layout), as text. */
+export function renderPage(page: StaticPage, opened: Opened | null, bannerHtml: string | null): string {
+  if (page.tags.length === 0 && bannerHtml === null) return page.html;
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  const text = decoder.decode(written(page, pieces));
+  return bannerHtml === null || inline ? text : fillBanner(text, bannerHtml);
+}
+
+/**
+ * The page as served, as UTF-8 bytes (what a response is made from); null when the banner
+ * cannot go in by position: renderPage writes that page.
+ */
+export function encodePage(
+  page: StaticPage,
+  opened: Opened | null,
+  bannerHtml: string | null,
+): Uint8Array<ArrayBuffer> | null {
+  const { pieces, inline } = layout(page, opened, bannerHtml);
+  return bannerHtml !== null && !inline ? null : written(page, pieces);
 }
 
 /** The page with each locked block whose seal opens for `pagePath` replaced by the opened HTML. */

@@ -40,7 +40,6 @@ import {
   readPageBytes,
   renderPage,
   type StaticPage,
-  stripSeals,
   unlockSections,
 } from "../page.ts";
 import { canonicalPagePath } from "../paths.ts";
@@ -54,7 +53,6 @@ import { chromePage } from "./chrome.ts";
 /** A code page request after the static page was read. */
 interface PageFlow extends Flow {
   pagePath: string;
-  staticHtml: string;
   /** the static page with its sealed sections found (read once) */
   page: StaticPage;
   staticHeaders: Headers;
@@ -74,17 +72,16 @@ export async function codePage(flow: Flow): Promise<Response> {
   }
   // read as bytes: a guest's page is written back as bytes (page.ts encodePage)
   const staticPage = readPageBytes(new Uint8Array(await upstream.arrayBuffer()));
-  const staticHtml = staticPage.html;
   try {
     const seal = await keyringFromEnv(SEAL_KEYS_VARIABLE, "aes-gcm", flow.get);
     if (seal instanceof KeyConfigError) logOnce("gate", `${seal.message}; protected sections stay locked`);
     return await personalise({
       ...flow,
       pagePath,
-      staticHtml,
       page: staticPage,
       staticHeaders: upstream.headers,
-      settings: gateSettings(flow.get, pageSettings(staticHtml)),
+      // the settings script is ASCII JSON: the page's bytes as characters read the same
+      settings: gateSettings(flow.get, pageSettings(staticPage.binary)),
       seal: seal instanceof KeyConfigError ? EMPTY_KEYRING : seal,
     });
   } catch (error) {
@@ -92,7 +89,7 @@ export async function codePage(flow: Flow): Promise<Response> {
       "gate",
       `serving the gated page after an error: ${error instanceof Error ? error.name : "error"}`,
     );
-    return respond(fillBanner(stripSeals(staticHtml), UNAVAILABLE), personalisedHeaders(upstream.headers));
+    return respond(renderPage(staticPage, null, UNAVAILABLE), personalisedHeaders(upstream.headers));
   }
 }
 
@@ -112,11 +109,10 @@ async function personalise(page: PageFlow): Promise<Response> {
   if (page.page.tags.length === 0) {
     // nothing on this page is metered: no banner; only the header knows the visitor
     if (visitor.kind === "guest") {
-      const unchanged = page.page.offsets ? page.page.bytes! : page.staticHtml;
-      return respond(unchanged, rewrittenEntries(page.staticHeaders), cookies);
+      return respond(page.page.bytes, rewrittenEntries(page.staticHeaders), cookies);
     }
     return respond(
-      navFor(page.staticHtml, visitor),
+      navFor(page.page.html, visitor),
       personalisedHeaders(page.staticHeaders, formActions(page)),
     );
   }
