@@ -60,7 +60,7 @@ KEY_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 SECTION_ID_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 TOKEN_RE = re.compile(r"v2\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{22,})")
-MAX_PLAINTEXT_BYTES = 4 * 1024 * 1024  # what one page's bundle may inflate to (the edge's limit too)
+MAX_PLAINTEXT_BYTES = 4_194_304  # what one page's bundle may inflate to: edge/lib/limits.ts, the same
 
 
 class SealKeyError(Exception):

@@ -69,10 +69,6 @@ export async function inflateRawWeb(data: Uint8Array, limit: number): Promise<Ui
   }
 }
 
-export function hasFastCrypto(): boolean {
-  return node !== null;
-}
-
 /** AES-256-GCM decryption (ciphertext with its 16-byte tag at the end), or null on any failure. */
 export function aesGcmOpen(
   key: Uint8Array,

@@ -39,6 +39,9 @@ export const DATABASE_WAIT_MS = 4000;
  */
 export const DATABASE_MARGIN_MS = 1000;
 
+/** What one page's sealed sections may inflate to (codepages/sealing.py MAX_PLAINTEXT_BYTES, the same). */
+export const MAX_SEALED_PLAINTEXT_BYTES = 4_194_304;
+
 /** Cookie values larger than this read as no cookie. */
 export const MAX_COOKIE_CHARS = 3072;
 /** Paths longer than this are not code pages. */

@@ -26,12 +26,12 @@
  */
 import { latin1 } from "./fast_crypto.ts";
 import { escapeHtml } from "./html.ts";
-import { type OpenedSection, openPageSeal, type SealKeyring } from "./seal.ts";
+import { type OpenedSection, openPageSeal, type SealKeyring, SECTION_ID } from "./seal.ts";
 
 export { escapeHtml };
 
 const SEALED_ATTRIBUTE = /[\t\n\f\r ]data-sealed="[^"]*"/g;
-const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const SEALED_VALUE = /[\t\n\f\r ]data-sealed="([^"]*)"/;
 const BANNER_TAG = /<div\b[^>]*[\t\n\f\r ]id="meter-banner"[^>]*>/;
 const HIDDEN_ATTRIBUTE = /[\t\n\f\r ]hidden(?:=(?:"[^"]*"|'[^']*'|[^\t\n\f\r >]*))?(?=[\t\n\f\r />])/;
 
@@ -156,7 +156,7 @@ function singleSeal(t: TagMatch): boolean {
 }
 
 function tokenOf(t: TagMatch): string {
-  if (!singleSeal(t)) return /[\t\n\f\r ]data-sealed="([^"]*)"/.exec(t.tag)![1];
+  if (!singleSeal(t)) return SEALED_VALUE.exec(t.tag)![1];
   return t.tag.slice(t.attr + SEALED.length - t.start, t.valueEnd - t.start);
 }
 

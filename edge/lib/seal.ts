@@ -14,15 +14,15 @@
 import { b64urlDecode } from "./b64.ts";
 import { aesGcmOpen, inflateRaw, isUtf8 } from "./fast_crypto.ts";
 import { EMPTY_KEYRING, importKeyring, type Keyring } from "./keys.ts";
+import { MAX_SEALED_PLAINTEXT_BYTES } from "./limits.ts";
 
 export const SEAL_KEYS_VARIABLE = "CODEPAGES_SEAL_KEYS";
 
 const KID = /^[A-Za-z0-9_-]{1,32}$/;
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+/** a protected section's id (data-section) */
+export const SECTION_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const MAX_TOKEN_CHARS = 512 * 1024;
-/** what one page's sections may inflate to (codepages/sealing.py MAX_PLAINTEXT_BYTES) */
-export const MAX_PLAINTEXT_BYTES = 4 * 1024 * 1024;
 const encoder = new TextEncoder();
 
 export type SealKeyring = Keyring;
@@ -80,7 +80,7 @@ export async function openPageSeal(
       );
     }
     if (compressed === null) return null;
-    const bundle = await inflateRaw(compressed, MAX_PLAINTEXT_BYTES);
+    const bundle = await inflateRaw(compressed, MAX_SEALED_PLAINTEXT_BYTES);
     return bundle === null ? null : sectionsOf(bundle, sectionIds);
   } catch {
     return null;

@@ -5,7 +5,7 @@
  */
 import { parse } from "smol-toml";
 import { SECURITY_HEADERS } from "../lib/headers.ts";
-import { METER_LIMITS } from "../lib/limits.ts";
+import { MAX_SEALED_PLAINTEXT_BYTES, METER_LIMITS } from "../lib/limits.ts";
 import { returnPath } from "../lib/return_path.ts";
 import { assert, assertEquals } from "./helpers.ts";
 
@@ -52,6 +52,13 @@ Deno.test("limits: the site settings schema's meter block states the edge's limi
   for (const key of Object.keys(METER_LIMITS)) {
     assert(new RegExp(`^  ${key}: \\d+`, "m").test(site), `site.yaml meter.${key}`);
   }
+});
+
+Deno.test("limits: the build seals no more than the edge inflates (one definition)", () => {
+  const sealing = Deno.readTextFileSync(new URL("codepages/sealing.py", ROOT));
+  const written = /^MAX_PLAINTEXT_BYTES = ([0-9_]+)/m.exec(sealing);
+  assert(written, "codepages/sealing.py defines MAX_PLAINTEXT_BYTES as a number");
+  assertEquals(Number(written[1].replaceAll("_", "")), MAX_SEALED_PLAINTEXT_BYTES);
 });
 
 Deno.test("return addresses (attack): normalised once to a same-site path a Location header can carry", () => {

@@ -2,7 +2,8 @@
 import { b64urlDecode, b64urlEncode } from "../lib/b64.ts";
 import { inflateRaw, inflateRawWeb } from "../lib/fast_crypto.ts";
 import { KeyConfigError } from "../lib/keys.ts";
-import { importSealKeys, MAX_PLAINTEXT_BYTES, openPageSeal, type SealKeyring } from "../lib/seal.ts";
+import { MAX_SEALED_PLAINTEXT_BYTES as MAX_PLAINTEXT_BYTES } from "../lib/limits.ts";
+import { importSealKeys, openPageSeal, type SealKeyring } from "../lib/seal.ts";
 import {
   A,
   assert,
