@@ -18,10 +18,12 @@ import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import CodeType
 from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from jinja2.bccache import Bucket
 from markupsafe import Markup, escape
 
 from . import notes
@@ -69,13 +71,54 @@ class TemplateProblem(Exception):
         return f"{self.path}:{self.line}: {self.message}"
 
 
+# Templates this process compiled or read, by template name and source digest: the preview
+# makes a new environment on every save, and the tests build many projects from one set of
+# templates. Compiling them takes ~0.7 s, reading them from the folder cache ~0.05 s.
+_COMPILED: dict[tuple[str, str], CodeType] = {}
+
+
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache in a project's folder, behind the templates this process has
+    compiled already (wherever their project is: the code is given the template's own path)."""
+
+    def __init__(self, directory: str):
+        super().__init__(directory)
+        self.names: dict[str, str] = {}  # bucket key → template name, for set_bucket
+
+    def get_bucket(self, environment: jinja2.Environment, name: str, filename: str | None,
+                   source: str) -> Bucket:
+        bucket = Bucket(environment, self.get_cache_key(name, filename), self.get_source_checksum(source))
+        compiled = _COMPILED.get((name, bucket.checksum))
+        if compiled is not None and filename is not None:
+            bucket.code = _relocated(compiled, filename)
+        else:
+            self.load_bytecode(bucket)
+            if bucket.code is not None:
+                _COMPILED[(name, bucket.checksum)] = bucket.code
+        self.names[bucket.key] = name
+        return bucket
+
+    def set_bucket(self, bucket: Bucket) -> None:
+        super().set_bucket(bucket)
+        if bucket.code is not None and bucket.key in self.names:
+            _COMPILED[(self.names[bucket.key], bucket.checksum)] = bucket.code
+
+
+def _relocated(code: CodeType, filename: str) -> CodeType:
+    """`code` (and the functions in it) as compiled from `filename`, for tracebacks."""
+    if code.co_filename == filename:
+        return code
+    consts = tuple(_relocated(c, filename) if isinstance(c, CodeType) else c for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
 def make_environment(templates_dir: Path, problems: Problems,
                      cache_dir: Path | None = None) -> jinja2.Environment | None:
     """The templates, each checked; compiled ones are kept in `cache_dir` (keyed by their source)."""
     bytecode = None
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        bytecode = jinja2.FileSystemBytecodeCache(str(cache_dir))
+        bytecode = CompiledTemplates(str(cache_dir))
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir)),
         autoescape=jinja2.select_autoescape(["html", "xml"]),

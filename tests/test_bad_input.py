@@ -63,6 +63,15 @@ def test_a_failed_build_exits_1_without_a_traceback(tmp_path, case, built_site):
     assert_reported_and_kept(result, case, project, before)
 
 
+def test_a_template_failing_in_another_project_of_the_same_process_names_that_projects_file(tmp_path, built_site):
+    """The preview and the tests build in one process, which keeps the templates it compiled
+    (rendering.CompiledTemplates): the same template in a second project is that project's file."""
+    site, before = built_site
+    for name in ("first", "second"):
+        project = project_with_mistake(tmp_path / name, "template-runtime-error", site)
+        assert_reported_and_kept(build_in_process(project), "template-runtime-error", project, before)
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if "template" not in c])
 def test_check_reports_the_same_problems_without_building(tmp_path, case):
     project = make_project(tmp_path, SITES / "invalid" / case)
