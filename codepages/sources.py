@@ -24,7 +24,7 @@ from .codesets import CODE_SETS, sort_key
 from .errors import Problems
 from .project import Project
 from .records import Record
-from .reference import IcdReference, SourceError, config_from_site, load_reference
+from .reference import IcdReference, ReferenceLoad, SourceError, config_from_site, start_reference
 from .releases import ReleaseFileError, cpt, hcpcs, icd10cm
 from .releases.hcpcs import HcpcsRelease, ReleaseDiff
 from .releases.icd10cm import Release, ReleaseError, read_release
@@ -51,11 +51,17 @@ def load_sources(settings: Settings, project: Project, problems: Problems) -> So
     sources = Sources()
     cache_dir = project.cache_dir / "sources"
     if settings.has_icd_release:
-        sources.icd = _icd_release(settings, problems, cache_dir)
+        # the reference data is read in worker processes while this one reads the release
+        reference = _start_reference(settings, project, problems) if settings.reference is not None else None
+        try:
+            sources.icd = _icd_release(settings, problems, cache_dir)
+        finally:
+            if sources.icd is None and isinstance(reference, ReferenceLoad):
+                reference.cancel()
         if sources.icd is not None:
             sources.files.append(sources.icd.path)
-    if settings.reference is not None and sources.icd is not None:
-        sources.reference = _reference(settings, project, sources, problems)
+            if reference is not None:
+                sources.reference = _finish_reference(reference, settings, sources, problems)
     release = settings.code_sets["hcpcs"].release
     if release is not None:
         _hcpcs(settings, release, sources, problems, cache_dir)
@@ -80,18 +86,30 @@ def _icd_release(settings: Settings, problems: Problems, cache_dir: Path) -> Rel
         return None
 
 
-def _reference(settings: Settings, project: Project, sources: Sources, problems: Problems) -> IcdReference | None:
-    assert sources.icd is not None
-    current = None if settings.icd10cm_release in (None, True) else sources.icd.path
+def _start_reference(settings: Settings, project: Project, problems: Problems) -> ReferenceLoad | SourceError:
+    """The reference data's reading begun; a problem locating its files is reported once the
+    release itself is read (a site whose release is missing hears of that alone)."""
+    current = None if settings.icd10cm_release in (None, True) else settings.icd_release_path
     try:
         config = config_from_site(settings.reference, project.root, current, where=problems.display(settings.path))
-        reference = load_reference(config, cache_dir=project.cache_dir / "reference", current=sources.icd)
+        return start_reference(config, cache_dir=project.cache_dir / "reference", current_given=True)
+    except SourceError as exc:
+        return exc
+
+
+def _finish_reference(reference: ReferenceLoad | SourceError, settings: Settings, sources: Sources,
+                      problems: Problems) -> IcdReference | None:
+    try:
+        if isinstance(reference, SourceError):
+            raise reference
+        loaded = reference.finish(sources.icd)
     except SourceError as exc:
         for line in str(exc).splitlines():
             problems.add(settings.path, settings.line_of("reference"), line)
         return None
+    config = reference.config
     sources.files += [p for p in (config.msdrg.path, config.gems_to_icd9.path) if p is not None]
-    return reference
+    return loaded
 
 
 def _release_problems(error: ReleaseFileError, settings: Settings, key: str, problems: Problems) -> None:
