@@ -390,7 +390,7 @@ def start_reference(config: ReferenceConfig, cache_dir: Path | None = None,
         if cached is not None and cached.key == key:
             return ReferenceLoad(config, cache_dir, target, key, timings, [], done=cache.remember(str(target), cached))
     release_files, (msdrg_file, to_file, from_file, titles_file) = files[:len(config.releases)], files[len(config.releases):]
-    # the small files first: a damaged one is reported without waiting for the releases' parses
+    # in the order their errors are reported: a damaged small file is named before a damaged release
     jobs: list[_Job] = [
         ("msdrg", read_msdrg, (msdrg_file, config.msdrg_grouper, config.msdrg_effective)),
         ("gems", read_gems, (to_file, from_file, titles_file, config.gems_version)),
