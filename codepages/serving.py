@@ -306,6 +306,9 @@ def serve(project: Project, root: Path, port: int, poll_seconds: float = 0.5) ->
     warm_up(project)  # while the account services start
     services = AccountServices(root, port)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Ctrl-C stops the preview and its servers even when its parent ignores SIGINT (Python then
+    # leaves it ignored: a pytest-xdist worker, a shell's background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         services.start(environment)
         return _serve(project, root, port, poll_seconds, environment)
