@@ -388,7 +388,7 @@ def start_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     if target is not None:
         cached = cache.remembered(str(target), IcdReference) or cache.load(target, IcdReference)
         if cached is not None and cached.key == key:
-            return ReferenceLoad(config, cache_dir, target, key, timings, [], done=cache.remember(str(target), cached))
+            return ReferenceLoad(config, target, key, timings, [], done=cache.remember(str(target), cached))
     release_files, (msdrg_file, to_file, from_file, titles_file) = files[:len(config.releases)], files[len(config.releases):]
     # in the order their errors are reported: a damaged small file is named before a damaged release
     jobs: list[_Job] = [
@@ -399,7 +399,7 @@ def start_reference(config: ReferenceConfig, cache_dir: Path | None = None,
     ]
     # the site's release is made from the one the pipeline read, after it has read it
     last = jobs.pop() if current_given else None
-    return ReferenceLoad(config, cache_dir, target, key, timings, jobs, last=last)
+    return ReferenceLoad(config, target, key, timings, jobs, last=last)
 
 
 _Job = tuple[str, Callable[..., Any], tuple[Any, ...]]  # timing name, reader, its arguments
@@ -415,10 +415,10 @@ def _run_job(job: _Job) -> tuple[Any, float]:
 class ReferenceLoad:
     """The reading of the reference sources, begun by `start_reference`."""
 
-    def __init__(self, config: ReferenceConfig, cache_dir: Path | None, target: Path | None, key: str,
+    def __init__(self, config: ReferenceConfig, target: Path | None, key: str,
                  timings: dict[str, float], jobs: list[_Job], last: _Job | None = None,
                  done: IcdReference | None = None):
-        self.config, self.cache_dir, self.target, self.key = config, cache_dir, target, key
+        self.config, self.target, self.key = config, target, key
         self.timings, self.jobs, self.last, self.done = timings, jobs, last, done
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.running: list[concurrent.futures.Future[tuple[Any, float]]] = []
