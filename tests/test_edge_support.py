@@ -88,13 +88,16 @@ def serve_command(port: int) -> list[str]:
 
 
 @contextmanager
-def started_preview(project: Path, environment: dict[str, str] | None = None) -> Iterator[Preview]:
-    """`build.py serve` on `project` (with `environment` added), stopped with Ctrl-C's signal at the end."""
+def started_preview(project: Path, environment: dict[str, str] | None = None,
+                    sigint_ignored: bool = False) -> Iterator[Preview]:
+    """`build.py serve` on `project` (with `environment` added), stopped with Ctrl-C's signal at the end;
+    `sigint_ignored`: started as by a parent that ignores SIGINT."""
     port = free_port()
     log_path = project / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(serve_command(port), cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, **(environment or {})})
+                                   env={**os.environ, **(environment or {})},
+                                   preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
         preview = Preview(f"http://127.0.0.1:{port}", project, log_path, process)
         try:
             wait_for(preview.base + "/", seconds=120, server=process, log_path=log_path)

@@ -10,7 +10,7 @@ import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import free_port, make_project, wait_for
+from conftest import free_port, make_project
 from test_edge_support import running_preview, serve_command, started_preview
 
 EXHAUSTED = ("0 code page views remaining. Guest accounts are limited to 1 page view. "
@@ -108,20 +108,10 @@ def test_ctrl_c_stops_the_preview_and_its_edge_server(tmp_path):
 def test_ctrl_c_stops_a_preview_whose_parent_ignores_it(tmp_path):
     """A parent that ignores SIGINT (a shell's background job, a pytest-xdist worker) passes that
     on, and Python then leaves it ignored: the preview sets its own handler."""
-    project = make_project(tmp_path)
-    port = free_port()
-    with (project / "serve.log").open("w") as log:
-        process = subprocess.Popen(serve_command(port), cwd=project, stdout=log, stderr=subprocess.STDOUT,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-        try:
-            wait_for(f"http://127.0.0.1:{port}/", seconds=120, server=process, log_path=project / "serve.log")
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=20) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    assert "Preview stopped." in (project / "serve.log").read_text()
+    with started_preview(make_project(tmp_path), sigint_ignored=True) as preview:
+        preview.process.send_signal(signal.SIGINT)
+        assert preview.process.wait(timeout=20) == 0
+    assert "Preview stopped." in preview.log_path.read_text()
 
 
 def test_a_killed_preview_leaves_no_server_behind(tmp_path):
