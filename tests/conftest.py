@@ -415,6 +415,7 @@ def pytest_configure(config):
     if PRIORITISED and niceness < TESTS_NICENESS:
         os.nice(TESTS_NICENESS - niceness)
 
+
 def reads_demo(item: pytest.Item) -> bool:
     return "installed_build" in getattr(item, "fixturenames", ())
 
