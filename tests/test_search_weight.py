@@ -44,13 +44,13 @@ def test_every_code_lookup_of_the_full_catalogue_stays_within_budget(demo_site: 
     assert worst[0] <= CODE_BUDGET, worst
 
 
-def test_no_protected_text_of_the_demo_content_in_any_search_file(demo_site: Path):
+def test_no_protected_text_of_the_demo_content_in_any_search_file(demo_site: Path, installed_build):
     from codepages.log import Log
     from codepages.pipeline import load
     from codepages.project import Project
     # the demo project the installed command built, with that build's caches (the checkout's own
     # .codepages/ has none in a fresh clone: loading it would read every release again)
-    loaded = load(Project.at(demo_site.parent), Log(quiet=True))
+    loaded = load(Project.at(installed_build.project), Log(quiet=True))
     records = loaded.catalogue.records.values()
     sentences = {s.strip() for record in records for section in record.protected_sections
                  for s in re.split(r"(?<=[.?!])\s+", section.text) if len(s.strip()) >= 60}
