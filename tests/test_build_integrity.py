@@ -10,7 +10,9 @@
 """
 from __future__ import annotations
 
+import os
 import resource
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ import pytest
 from conftest import ROOT, build_in_process, clean_build_of, make_project, page, public_files, tree_digest
 
 import codepages.incremental
+import codepages.writing
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -116,3 +119,47 @@ def test_a_yaml_alias_bomb_is_refused_without_being_expanded(tmp_path, command):
     assert result.stderr.splitlines()[0] == \
         "content/hcpcs/J1040.md:5: YAML aliases (*name) are not allowed here; write the value out in full"
 
+
+
+def rm_processes(path: Path) -> list[int]:
+    """The `rm -rf -- … path …` processes running now."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            arguments = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if arguments[:3] == [b"rm", b"-rf", b"--"] and str(path).encode() in arguments:
+            found.append(int(entry))
+    return found
+
+
+def test_a_replaced_site_still_being_deleted_is_not_deleted_again_by_the_next_build(tmp_path, monkeypatch):
+    """Deleting a replaced site of 100,000 files outlasts an edit's rebuild: each rebuild started
+    another removal of the same folder, and a dozen of them slowed every build down."""
+    replaced = tmp_path / ".site.old-999999999"  # a build that has ended
+    for folder in range(20):
+        (replaced / str(folder)).mkdir(parents=True)
+        for name in range(100):
+            (replaced / str(folder) / f"{name}.html").write_bytes(b"x")
+    removals: list[subprocess.Popen[bytes]] = []
+    popen = subprocess.Popen
+
+    def stopped_at_once(*args, **kwargs):  # the removal is still at work when the next build starts
+        removals.append(popen(*args, **kwargs))
+        os.kill(removals[-1].pid, signal.SIGSTOP)
+        return removals[-1]
+
+    monkeypatch.setattr(codepages.writing.subprocess, "Popen", stopped_at_once)
+    codepages.writing.sweep_leftovers(tmp_path, "site")
+    monkeypatch.undo()
+    assert len(removals) == 1 and removals[0].poll() is None
+    try:
+        assert rm_processes(replaced) == [removals[0].pid]
+        started: list[list[Path]] = []
+        monkeypatch.setattr(codepages.writing, "_remove_in_background", started.append)
+        codepages.writing.sweep_leftovers(tmp_path, "site")
+        assert started == [] and replaced.is_dir()
+    finally:
+        os.kill(removals[0].pid, signal.SIGCONT)
+    assert removals[0].wait(timeout=60) == 0 and not replaced.exists(), "the first removal finishes the job"
