@@ -1,7 +1,7 @@
 """The build pipeline: `load()` reads and checks everything, `build()` makes the site.
 
-    build:  plan → load → pages to make → index → render → seal → write → sitemap
-            → index (Pagefind) → check → publish → save state
+    build:  plan → search, early → load → pages to make → index → render → seal → write
+            → sitemap → index (Pagefind) → check → publish → save state
 
 Each step is named and timed in the log. `load` collects every content problem of the run and
 raises them together before anything is written. A full build writes into a staging folder
@@ -170,9 +170,22 @@ def build(project: Project, log: Log, full: bool = False,
 
 def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Callable[[], None] | None) -> BuildResult:
     keyring = plan.keyring
-    with log.step("load"):
-        site = load(project, log)
-        inputs = incremental.confirm(plan, project, site.source_files)
+    # the preview publishes the changed pages before it runs Pagefind: nothing to start early for
+    early = None
+    if pages_ready is None:
+        with log.step("search, early"):
+            early = search.start_early(project, plan, project.cache_dir / search.DOCUMENTS_FOLDER, search.version())
+    try:
+        with log.step("load"):
+            site = load(project, log)
+            inputs = incremental.confirm(plan, project, site.source_files)
+    except BaseException:
+        if early is not None:
+            early.stop()
+        raise
+    if early is not None and plan.full:
+        early.stop()
+        early = None
     catalogue = site.catalogue
     reference = site.sources.reference if site.sources is not None else None
     releases = newest_releases(site.sources) if site.sources is not None else {}
@@ -187,7 +200,7 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
                                       None if plan.full else {r.code for r in work.records} | work.removed,
-                                      low_priority=pages_first, tools_dir=project.tools_dir)
+                                      low_priority=pages_first, tools_dir=project.tools_dir, early=early)
 
     try:
         with log.step("pages to make"):
@@ -213,12 +226,12 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
             indexed = index.finish(log)
         stats = _check_and_publish(writer, site, log, "publish")
     except rendering.TemplateProblem as exc:
-        _abandon(writer, index)
+        _abandon(writer, index, early)
         problems = Problems()
         problems.add(exc.path, exc.line, exc.message)
         raise ContentError(problems) from None
     except BaseException:
-        _abandon(writer, index)
+        _abandon(writer, index, early)
         raise
     count, folder = stats.largest_folder()
     largest = (count, stats.name(folder))
@@ -276,9 +289,11 @@ def _check_and_publish(writer: Writer, site: Site, log: Log, step: str) -> hosti
     return stats
 
 
-def _abandon(writer: Writer, index: search.Indexing | None) -> None:
+def _abandon(writer: Writer, index: search.Indexing | None, early: search.PagefindRun | None) -> None:
     if index is not None:
         index.abandon()
+    if early is not None and (index is None or index.run is not early):
+        early.stop()
     writer.discard()
 
 

@@ -32,7 +32,7 @@ def file_for(folder: Path, url_path: str) -> Path:
     return folder / relative_file(url_path)
 
 
-def _link_or_copy(source: str, destination: str) -> None:
+def link_or_copy(source: str, destination: str) -> None:
     try:
         os.link(source, destination)
     except OSError:
@@ -123,7 +123,7 @@ class Writer:
         """Make `url_path` a copy of `source` (hard links where possible)."""
         copy = scratch_folder(self.scratch, ".copy-")
         shutil.rmtree(copy)
-        shutil.copytree(source, copy, copy_function=_link_or_copy)
+        shutil.copytree(source, copy, copy_function=link_or_copy)
         self.put_folder(url_path, copy)
 
     def stats(self) -> FolderStats:

@@ -164,6 +164,17 @@ def test_incremental_rebuild_after_edit_delete_and_add_equals_a_clean_build(tmp_
     assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False)
 
 
+def rebuilt_after_edit(project: Path, name: str, old: str, new: str):
+    """Replace `old` by `new` in content/`name`, then build in this process; the build's run."""
+    path = project / "content" / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (name, old)
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    result = build_in_process(project)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tmp_path, monkeypatch):
     """The preview rebuilds in one process: an edit that leaves every record where it was (text,
     descriptor, references) puts the new records into the last catalogue instead of resolving
@@ -174,7 +185,6 @@ def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tm
     resolved: list[int] = []
     full_resolve = codepages.catalogue._resolve
     monkeypatch.setattr(codepages.catalogue, "_resolve", lambda *args: resolved.append(1) or full_resolve(*args))
-    content = project / "content"
     edits = [  # (file, old, new, whether every record keeps its place)
         ("hcpcs/J1040.md", "PUBLIC-J1040 A long-acting", "PUBLIC-J1040 An edited long-acting", True),
         ("hcpcs/J1040.md", "acetate, 80 mg", "acetate (edited), 80 mg", True),
@@ -184,16 +194,54 @@ def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tm
         ("cpt/62323.md", "synonyms: [lumbar ESI]", "synonyms: [lumbar ESI, epidural]", True),
     ]
     for number, (name, old, new, in_place) in enumerate(edits):
-        path = content / name
-        text = path.read_text(encoding="utf-8")
-        assert old in text, (name, old)
-        path.write_text(text.replace(old, new), encoding="utf-8")
         resolved.clear()
-        result = build_in_process(project)
-        assert result.returncode == 0, result.stderr
+        rebuilt_after_edit(project, name, old, new)
         assert bool(resolved) != in_place, (name, new)
         clean = clean_build_of(project, tmp_path / f"clean-{number}")
         assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
+
+
+EARLY = "started before loading"
+
+
+def test_pagefind_starts_before_loading_when_an_edit_changes_editors_text_and_the_site_equals_a_clean_build(
+        tmp_path):
+    """Pagefind runs on the word documents the edit is expected to give while the catalogue loads;
+    the run is kept only when they are the documents the build then writes. M50.01 carries the
+    release's inclusion terms ("Applicable to:"), which the guess keeps from the last build."""
+    project = make_project(tmp_path)
+    content = project / "content"
+    (content / "icd-10-cm" / "M50.01.md").write_text(
+        '---\ncode: M50.01\ncode_set: icd-10-cm\nsynonyms: ["high cervical myelopathy"]\n---\n'
+        "## Common language description\n\nPUBLIC-M50.01 The disc presses on the spinal cord high in the neck.\n")
+    assert build_in_process(project).returncode == 0
+    edits = [  # (file, old, new, whether the early run is kept)
+        ("icd-10-cm/M50.01.md", "presses on the spinal cord", "squeezes the spinal cord", True),
+        ("icd-10-cm/M50.01.md", '["high cervical myelopathy"]', '["C2-C3 myelopathy", "C3-C4 myelopathy"]', True),
+        ("icd-10-cm/M50.01.md", 'synonyms: ["C2-C3 myelopathy", "C3-C4 myelopathy"]\n', "", True),
+        ("cpt/62323.md", "guided by imaging.", "guided by fluoroscopy or CT.", True),
+        ("hcpcs/J1040.md", "acetate, 80 mg", "acetate (depot), 80 mg", False),  # the heading changes: not foreseen
+        ("hcpcs/J1040.md", "PUBLIC-J1040 A long-acting", "PUBLIC-J1040 A slow-release", True),
+    ]
+    for number, (name, old, new, kept) in enumerate(edits):
+        result = rebuilt_after_edit(project, name, old, new)
+        assert "Pagefind index indexed" in result.stdout, (name, new)
+        assert (EARLY in result.stdout) == kept, (name, new, result.stdout)
+        clean = clean_build_of(project, tmp_path / f"clean-{number}")
+        assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
+    assert not [p for p in project.rglob(".pagefind-*")], "the early runs' folders are removed"
+
+
+def test_an_edit_search_does_not_see_starts_no_early_pagefind_run(tmp_path):
+    project = make_project(tmp_path)
+    assert build_in_process(project).returncode == 0
+    record = project / "content" / "cpt" / "62323.md"
+    record.write_text(record.read_text(encoding="utf-8").replace("SECRET-SUMMARY-62323 protected",
+                                                                 "SECRET-SUMMARY-62323 edited protected"))
+    result = build_in_process(project)
+    assert result.returncode == 0, result.stderr
+    assert "search: index unchanged" in result.stdout and EARLY not in result.stdout
+    assert not [path for path, text in public_files(project / "site") if "edited protected" in text]
 
 
 def test_parallel_rendering_writes_the_same_site(tmp_path):

@@ -33,12 +33,13 @@ from ..records import Record
 from ..writing import InPlace, Writer
 from . import documents, pagefind, shards
 from .documents import Group
-from .pagefind import PAGEFIND_FOLDER, SearchIndexError
+from .early import start_early
+from .pagefind import PAGEFIND_FOLDER, PagefindRun, SearchIndexError
 from .shards import CODES_FOLDER, normalise
 from .tree import partial_tree, tree_of
 
-__all__ = ["Indexing", "IndexStats", "SearchIndexError", "normalise", "page_context", "save_state", "script_asset",
-           "start_index"]
+__all__ = ["DOCUMENTS_FOLDER", "Indexing", "IndexStats", "PagefindRun", "SearchIndexError", "normalise", "page_context",
+           "save_state", "script_asset", "start_early", "start_index", "version"]
 
 # what the index is made by: a change to any of them makes the next build index everything
 CODE_FILES = (Path(__file__).parent / "shards.py", Path(__file__).parent / "documents.py",
@@ -72,6 +73,7 @@ def page_context(catalogue: Catalogue, templates_dir: Path) -> dict[str, Any]:
 
 
 STATE_FILE = "search-state.pickle"  # in the project's cache
+DOCUMENTS_FOLDER = "search-documents"  # in the project's cache: what Pagefind indexes
 
 
 @dataclass
@@ -92,17 +94,19 @@ class IndexStats:
     codes_in_words: int  # codes in those documents
     pagefind: str  # "indexed", "reused" or "unchanged"
     seconds: float
+    early: bool = False  # Pagefind's run started before loading (`start_early`) was kept
     state: SearchState | None = None  # what it was made from, saved once the site is published
 
 
 @functools.cache
-def _version() -> str:
+def version() -> str:
     salt = hashlib.sha256(b"".join(p.read_bytes() for p in CODE_FILES)).hexdigest()[:16]
     return f"pagefind {pagefind.PAGEFIND_VERSION} {pagefind.INDEX_CHUNK_UNITS} {salt}"
 
 
 def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache_dir: Path,
-                changed: set[str] | None = None, low_priority: bool = False, *, tools_dir: Path) -> Indexing:
+                changed: set[str] | None = None, low_priority: bool = False, *, tools_dir: Path,
+                early: pagefind.PagefindRun | None = None) -> Indexing:
     """Write the code shards, the word documents and the search script into the site `writer`
     makes, and start Pagefind on the documents; `Indexing.finish()` waits for its bundle.
 
@@ -110,12 +114,13 @@ def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache
     `changed`: the codes an incremental build touched (None: a full build). Only their shards
     and word documents are made again; Pagefind indexes the documents folder in the project's
     cache, which keeps every document between builds. A full build reuses the Pagefind bundle of
-    the site it replaces when the documents are the same.
+    the site it replaces when the documents are the same. `early`: Pagefind already at work on
+    guessed documents (`start_early`), kept when they are the documents written here.
     """
     started = time.perf_counter()
     script = script_asset(templates_dir)
     writer.write(script.path, script.content)
-    state_path, documents_dir = cache_dir / STATE_FILE, cache_dir / "search-documents"
+    state_path, documents_dir = cache_dir / STATE_FILE, cache_dir / DOCUMENTS_FOLDER
     state = _read_state(state_path)
     # until the build is published and save_state() runs, no state: a failed build leaves the next
     # one to index everything rather than trust documents that no published index was made from
@@ -125,7 +130,12 @@ def start_index(catalogue: Catalogue, templates_dir: Path, writer: Writer, cache
     else:
         state, stats = _index_everything(catalogue, writer, documents_dir)
     stats.state = state
-    run = _start_pagefind(writer, documents_dir, low_priority, tools_dir) if stats.outcome != "unchanged" else None
+    run = None
+    if stats.outcome != "unchanged":
+        run = _start_pagefind(writer, documents_dir, low_priority, tools_dir, early)
+        stats.early = run is early
+    elif early is not None:
+        early.stop()
     return Indexing(stats, writer, run, started)
 
 
@@ -186,7 +196,7 @@ def _index_everything(catalogue: Catalogue, writer: Writer, documents_dir: Path)
     for path, data in files.items():
         writer.write(path, data)
     _remove_stale_shards(writer, files, None)
-    state = SearchState(_version(), codes, {group: [d.path for d in listed] for group, listed in made.items()})
+    state = SearchState(version(), codes, {group: [d.path for d in listed] for group, listed in made.items()})
     return state, IndexStats("indexed", len(files), len(docs), sum(len(d.records) for d in docs), "", 0.0)
 
 
@@ -233,18 +243,23 @@ def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: Sea
     return IndexStats("updated", len(files), made, codes_in, "", 0.0)
 
 
-def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool, tools_dir: Path) -> pagefind.PagefindRun:
-    digest = hashlib.sha256(_version().encode())
-    for path in sorted(documents_dir.rglob("*.html")):
-        digest.update(path.relative_to(documents_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool, tools_dir: Path,
+                    early: pagefind.PagefindRun | None) -> pagefind.PagefindRun:
+    digest = pagefind.documents_digest(version(), pagefind.read_documents(documents_dir))
+    if early is not None:
+        if early.digest == digest:
+            return early
+        early.stop()
     reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
-    return pagefind.PagefindRun(documents_dir, digest.hexdigest(), writer.scratch, reuse, tools_dir).start(low_priority)
+    return pagefind.PagefindRun(documents_dir, digest, writer.scratch, reuse, tools_dir).start(low_priority)
 
 
 def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:
+    """Each document as a new file: an early Pagefind run may hold a link to the old one (`early`)."""
     for relative, data in pages.items():
         path = folder / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
         path.write_bytes(data)
 
 
@@ -264,13 +279,14 @@ def _remove_stale_shards(writer: Writer, files: dict[str, bytes], firsts: set[st
 
 def _read_state(path: Path) -> SearchState | None:
     state = cache.load(path, SearchState)
-    return state if state is not None and state.version == _version() else None
+    return state if state is not None and state.version == version() else None
 
 
 def _report(log: Log, stats: IndexStats) -> IndexStats:
     if stats.outcome in ("indexed", "updated"):
         log.say(f"  search: {stats.shards} code shards, {stats.documents} word documents "
-                f"({stats.codes_in_words} codes) {stats.outcome}, Pagefind index {stats.pagefind}")
+                f"({stats.codes_in_words} codes) {stats.outcome}, Pagefind index {stats.pagefind}"
+                + (" (started before loading, on the documents the edit was expected to give)" if stats.early else ""))
     else:
         log.say(f"  search: index {stats.outcome}")
     return stats

@@ -140,6 +140,10 @@ def searchable_descriptor(record: Record) -> str:
     return record.descriptor if record.searchable else ""
 
 
+SYNONYMS = "Also searched as: "  # how a document's paragraph of an editor's synonyms starts
+INCLUSION_TERMS = "Applicable to: "  # and that of the release's inclusion terms
+
+
 def public_texts(record: Record) -> list[str]:
     """The words search may know of a record: public text only, never a protected section.
 
@@ -148,10 +152,10 @@ def public_texts(record: Record) -> list[str]:
     """
     texts = []
     if record.synonyms:
-        texts.append("Also searched as: " + "; ".join(record.synonyms) + ";")
+        texts.append(SYNONYMS + "; ".join(record.synonyms) + ";")
     terms = [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None]
     if terms:
-        texts.append("Applicable to: " + "; ".join(terms) + ";")
+        texts.append(INCLUSION_TERMS + "; ".join(terms) + ";")
     for section in record.sections:
         if not section.protected and section.text:
             texts.append(section.text)

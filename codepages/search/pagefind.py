@@ -36,7 +36,7 @@ from typing import Any
 import cbor2
 
 from ..errors import SetupError
-from ..writing import scratch_folder
+from ..writing import remove_later, scratch_folder
 
 PAGEFIND_VERSION = "1.6.0"  # canonicalise_bundle reads this version's layout
 # (system, machine) → the npm package holding Pagefind's binary for it, and that tarball's
@@ -160,6 +160,20 @@ def read_digest(path: Path) -> str | None:
         return None
 
 
+def read_documents(folder: Path) -> dict[str, bytes]:
+    """The word documents of a folder by relative path, in the order their digest takes them."""
+    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*.html"))}
+
+
+def documents_digest(version: str, files: dict[str, bytes]) -> str:
+    """What names a Pagefind index: the code's version and every document, path and bytes."""
+    digest = hashlib.sha256(version.encode())
+    for relative, data in files.items():
+        digest.update(relative.encode() + b"\0" + data + b"\0")
+    return digest.hexdigest()
+
+
+
 class PagefindRun:
     """Pagefind's bundle for the documents in `documents` (a folder), made in the background
     between `start()` and `finish()`; `bundle` is the finished folder (None when `reuse`
@@ -167,11 +181,14 @@ class PagefindRun:
 
     `digest` names what the documents are (a bundle made from the same documents carries it);
     `reuse` are bundles that may already index them (the site being replaced or updated);
-    `tools_dir` is the project's folder of fetched tools, where Pagefind is looked for first.
+    `tools_dir` is the project's folder of fetched tools, where Pagefind is looked for first;
+    `owns_documents`: the documents folder is a copy made for this run, removed when it ends.
     """
 
-    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path], tools_dir: Path):
+    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path], tools_dir: Path,
+                 owns_documents: bool = False):
         self.documents, self.digest, self.scratch, self.tools_dir = documents, digest, scratch, tools_dir
+        self.owns_documents = owns_documents
         self.reuse = next((b for b in reuse if read_digest(b / DIGEST_FILE) == digest), None)
         self.bundle: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
@@ -198,6 +215,7 @@ class PagefindRun:
         Interrupted while waiting (Ctrl-C, or SIGTERM in the preview), it stops Pagefind too:
         left running, it outlives the build with its output folder gone."""
         if self.process is None:
+            self._release_documents()
             return
         try:
             self._finish()
@@ -205,6 +223,7 @@ class PagefindRun:
             self.stop()
             raise
         self.process = None
+        self._release_documents()
 
     def stop(self) -> None:
         """Stop Pagefind and remove its unfinished bundle."""
@@ -213,6 +232,12 @@ class PagefindRun:
             self.process.wait()
             self.process = None
         self._cleanup(failed=True)
+        self._release_documents()
+
+    def _release_documents(self) -> None:
+        if self.owns_documents:
+            self.owns_documents = False
+            remove_later(self.documents)
 
     def _finish(self) -> None:
         assert self.process is not None and self.bundle is not None
