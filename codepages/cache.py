@@ -10,7 +10,9 @@ never changed once made: everyone who asks for a key gets the same object.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import operator
 import os
 import pickle
 import tempfile
@@ -23,9 +25,23 @@ from typing import TypeVar
 from . import collector
 
 T = TypeVar("T")
+Class = TypeVar("Class", bound=type)
 CACHE_VERSION = "1"
 MEMORY_ENTRIES = 8  # values kept in memory (an ICD-10-CM release and its reference are the big ones)
 _memory: OrderedDict[str, object] = OrderedDict()
+
+
+def pickled_by_fields(cls: Class) -> Class:
+    """Make a dataclass unpickle by calling it with its fields in order (each must be an argument
+    of its __init__): by default a slotted object's state is set one field at a time in Python,
+    and the 98,000 entries of an ICD-10-CM release took 0.52 s to unpickle instead of 0.22 s."""
+    fields = operator.attrgetter(*(f.name for f in dataclasses.fields(cls)))
+
+    def reduce(self: object) -> tuple[type, tuple[object, ...]]:
+        return cls, fields(self)
+
+    cls.__reduce__ = reduce  # type: ignore[assignment]
+    return cls
 
 
 def remembered(key: str, kind: type[T]) -> T | None:

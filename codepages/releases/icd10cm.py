@@ -43,6 +43,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..cache import pickled_by_fields
+
 __all__ = [
     "Entry", "Note", "Release", "ReleaseError",
     "code_references", "default_release_path", "read_release",
@@ -58,6 +60,7 @@ class ReleaseError(Exception):
     missing file, not XML / not an ICD-10-CM tabular file, truncated XML (give the line)."""
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Note:
     kind: str  # includes | inclusion_term | excludes1 | excludes2 | code_first | code_also |
@@ -66,6 +69,7 @@ class Note:
     inherited_from: str | None = None  # key of the ancestor the note comes from (None = the entry's own)
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Entry:
     key: str
