@@ -42,7 +42,7 @@ __all__ = ["DOCUMENTS_FOLDER", "Indexing", "IndexStats", "PagefindRun", "SearchI
            "save_state", "script_asset", "start_early", "start_index", "version"]
 
 # what the index is made by: a change to any of them makes the next build index everything
-CODE_FILES = (Path(__file__).parent / "shards.py", Path(__file__).parent / "documents.py",
+CODE_FILES = (Path(__file__), Path(__file__).parent / "shards.py", Path(__file__).parent / "documents.py",
               Path(__file__).parent / "tree.py", Path(__file__).parent / "pagefind.py",
               *sorted(pagefind.WASM_FOLDER.glob("*.gz")))
 
@@ -76,13 +76,18 @@ STATE_FILE = "search-state.pickle"  # in the project's cache
 DOCUMENTS_FOLDER = "search-documents"  # in the project's cache: what Pagefind indexes
 
 
+# a code's digest of what its shard shows, digest of what its word document shows, its word-document group
+CodeFacts = tuple[str, str, Group | None]
+NOT_INDEXED: CodeFacts = ("", "", None)
+
+
 @dataclass
 class SearchState:
     """What the index of a site was made from, so an edit can remake only what it touches. Kept
     in the project's cache beside the documents folder Pagefind indexes (never published)."""
 
     version: str  # of the code and Pagefind that made it
-    codes: dict[str, tuple[str, Group | None]]  # code → (digest of its searchable facts, its word-document group)
+    codes: dict[str, CodeFacts]
     groups: dict[Group, list[str]]  # word-document group → its documents' paths
 
 
@@ -179,13 +184,13 @@ def save_state(stats: IndexStats, cache_dir: Path) -> None:
 def _index_everything(catalogue: Catalogue, writer: Writer, documents_dir: Path) -> tuple[SearchState, IndexStats]:
     tree = tree_of(catalogue)
     groups: dict[Group, list[Record]] = {}
-    codes: dict[str, tuple[str, Group | None]] = {}
+    codes: dict[str, CodeFacts] = {}
     for record in catalogue.records.values():
         group = documents.group_of(record, tree) if documents.indexed(record) else None
         if group is not None:
             groups.setdefault(group, []).append(record)
         if record.kind != "group":
-            codes[record.code] = (documents.searchable(record), group)
+            codes[record.code] = (shards.looked_up(record), documents.searchable(record), group)
     made: dict[Group, list[documents.Document]] = {
         group: documents.group_documents(group, members, tree) for group, members in sorted(groups.items())}
     if documents_dir.exists():
@@ -202,32 +207,41 @@ def _index_everything(catalogue: Catalogue, writer: Writer, documents_dir: Path)
 
 def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: SearchState,
             documents_dir: Path) -> IndexStats:
-    """Remake the shards and word documents of the changed codes whose searchable facts changed."""
+    """Remake the shards of the changed codes whose looked-up facts changed, and the word documents
+    of those whose searchable facts changed (an edit of a section's text leaves the shards alone)."""
     present = [r for code in changed if (r := catalogue.get(code)) is not None and r.kind != "group"]
-    touched = {r.code for r in present if state.codes.get(r.code, ("", None))[0] != documents.searchable(r)}
-    touched |= {code for code in changed if catalogue.get(code) is None and code in state.codes}
-    if not touched:
+    gone = {code for code in changed if catalogue.get(code) is None and code in state.codes}
+    before = {code: state.codes.get(code, NOT_INDEXED) for code in changed}
+    in_shards = {r.code for r in present if before[r.code][0] != shards.looked_up(r)} | gone
+    in_words = {r.code for r in present if before[r.code][1] != documents.searchable(r)} | gone
+    if not in_shards and not in_words:
         return IndexStats("unchanged", 0, 0, 0, "unchanged", 0.0)
-    # the shards under the first character of every touched code
-    firsts = {normalise(code)[0] for code in touched}
-    # a code's first character is its looked-up form's (no code starts with a dot or a space):
-    # normalising all 100,000 codes to compare one character cost 0.14 s of each edit
-    under = [r for r in catalogue.records.values() if r.code[:1].upper() in firsts and r.kind != "group"]
-    files = shards.shard_files(shards.build_shards(shards.code_entries_of(under, partial_tree(catalogue, under))))
-    for path, data in files.items():
-        writer.write(path, data)
-    _remove_stale_shards(writer, files, firsts)
-    # the word documents of every group a touched code is in, or was in
-    groups = {group for code in touched if (group := state.codes.pop(code, ("", None))[1]) is not None}
-    touched_records = [r for r in present if r.code in touched]
-    small = partial_tree(catalogue, touched_records)
-    for record in touched_records:
+    files: dict[str, bytes] = {}
+    if in_shards:  # the shards under the first character of every such code
+        firsts = {normalise(code)[0] for code in in_shards}
+        # a code's first character is its looked-up form's (no code starts with a dot or a space):
+        # normalising all 100,000 codes to compare one character cost 0.14 s of each edit
+        under = [r for r in catalogue.records.values() if r.code[:1].upper() in firsts and r.kind != "group"]
+        files = shards.shard_files(shards.build_shards(shards.code_entries_of(under, partial_tree(catalogue, under))))
+        for path, data in files.items():
+            writer.write(path, data)
+        _remove_stale_shards(writer, files, firsts)
+    for code in gone:
+        del state.codes[code]
+    for record in present:
+        if record.code in in_shards and record.code not in in_words:
+            state.codes[record.code] = (shards.looked_up(record), *before[record.code][1:])
+    # the word documents of every group a code whose words changed is in, or was in
+    groups = {group for code in in_words if (group := before[code][2]) is not None}
+    words_changed = [r for r in present if r.code in in_words]
+    small = partial_tree(catalogue, words_changed)
+    for record in words_changed:
         group = documents.group_of(record, small) if documents.indexed(record) else None
-        state.codes[record.code] = (documents.searchable(record), group)
+        state.codes[record.code] = (shards.looked_up(record), documents.searchable(record), group)
         if group is not None:
             groups.add(group)
     members: dict[Group, list[Record]] = {group: [] for group in groups}
-    for code, (_, group) in state.codes.items():
+    for code, (_, _, group) in state.codes.items():
         if group in members and (found := catalogue.get(code)) is not None:
             members[group].append(found)
     member_tree = partial_tree(catalogue, [r for listed in members.values() for r in listed])

@@ -172,4 +172,4 @@ def searchable(record: Record) -> str:
     facts = (record.code_set, searchable_descriptor(record), record.billable, record.parent, record.kind,
              record.status, record.synonyms, [s.text for s in record.sections if not s.protected],
              [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None])
-    return hashlib.sha1(repr(facts).encode("utf-8")).hexdigest()
+    return hashlib.sha1(repr(facts).encode("utf-8")).hexdigest()[:16]  # to tell a change: 64 bits are plenty

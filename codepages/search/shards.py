@@ -14,6 +14,7 @@ prefixes]}`. A licensed descriptor the operator keeps out of the search index is
 """
 from __future__ import annotations
 
+import hashlib
 import heapq
 import json
 import re
@@ -60,14 +61,21 @@ def code_entries_of(records: Iterable[Record], tree: Tree) -> list[CodeEntry]:
         if record.kind == "group":  # a folder of CPT codes: its codes are listed themselves
             continue
         code = record.code
-        billable = 0 if record.is_range else None if record.billable is None else int(record.billable)
-        descriptor = truncate(record.descriptor, DESCRIPTOR_LIMIT) if record.searchable else ""
-        row: Row = (code, descriptor, record.code_set, record.url, billable)
-        if record.status in MARKED:
-            row = (*row, record.status)
-        entries.append(CodeEntry(normalise(code), tree.depth[code], tree.order[code], row))
+        entries.append(CodeEntry(normalise(code), tree.depth[code], tree.order[code], _row(record)))
     entries.sort(key=lambda e: e.order)
     return entries
+
+
+def _row(record: Record) -> Row:
+    billable = 0 if record.is_range else None if record.billable is None else int(record.billable)
+    descriptor = truncate(record.descriptor, DESCRIPTOR_LIMIT) if record.searchable else ""
+    row: Row = (record.code, descriptor, record.code_set, record.url, billable)
+    return (*row, record.status) if record.status in MARKED else row
+
+
+def looked_up(record: Record) -> str:
+    """A digest of what code lookup shows of a record: its row, and its place (parent, kind)."""
+    return hashlib.sha1(repr((_row(record), record.parent, record.kind)).encode("utf-8")).hexdigest()[:16]
 
 
 def _generality(entry: CodeEntry) -> tuple[int, int, int]:
