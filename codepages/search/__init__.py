@@ -84,11 +84,35 @@ NOT_INDEXED: CodeFacts = ("", "", None)
 @dataclass
 class SearchState:
     """What the index of a site was made from, so an edit can remake only what it touches. Kept
-    in the project's cache beside the documents folder Pagefind indexes (never published)."""
+    in the project's cache beside the documents folder Pagefind indexes (never published).
+
+    Pickled as columns (the codes, their digests joined, their groups by number): the 120,000
+    tuples of `codes` took 0.13 s to unpickle and 0.18 s to pickle on every edit."""
 
     version: str  # of the code and Pagefind that made it
     codes: dict[str, CodeFacts]
     groups: dict[Group, list[str]]  # word-document group → its documents' paths
+
+    def __getstate__(self) -> tuple[object, ...]:
+        numbers: dict[Group | None, int] = {None: -1}
+        for _, _, group in self.codes.values():
+            numbers.setdefault(group, len(numbers) - 1)
+        facts = self.codes.values()
+        return (self.version, list(self.codes), "".join(f[0] for f in facts), "".join(f[1] for f in facts),
+                [numbers[f[2]] for f in facts], [g for g in numbers if g is not None], self.groups)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        version, codes, shard_digests, word_digests, numbers, groups, documents_of = state
+        if not (isinstance(version, str) and isinstance(codes, list) and isinstance(shard_digests, str)
+                and isinstance(word_digests, str) and isinstance(numbers, list) and isinstance(groups, list)
+                and isinstance(documents_of, dict)):
+            raise TypeError("not a search state")  # cache.load then ignores the file
+        self.version, self.groups = version, documents_of
+        width = shards.DIGEST_CHARS
+        shard = [shard_digests[i:i + width] for i in range(0, len(shard_digests), width)]
+        words = [word_digests[i:i + width] for i in range(0, len(word_digests), width)]
+        named = [None if n < 0 else groups[n] for n in numbers]
+        self.codes = dict(zip(codes, zip(shard, words, named, strict=True), strict=True))
 
 
 @dataclass

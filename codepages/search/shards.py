@@ -28,6 +28,7 @@ from .tree import Tree
 CODES_FOLDER = "search/codes"  # under the site
 SHARD_LIMIT = 100  # entries a shard may list in full; bigger prefixes get deeper shards
 LISTED = 20  # entries a shard with `more` lists: the most general ones under its prefix
+DIGEST_CHARS = 16  # of the digests that tell a code's facts changed (64 bits: plenty for that)
 DESCRIPTOR_LIMIT = 72  # characters of a descriptor in a shard (the code page has it whole)
 NORMALISE = re.compile(r"[.\s]")
 
@@ -75,7 +76,7 @@ def _row(record: Record) -> Row:
 
 def looked_up(record: Record) -> str:
     """A digest of what code lookup shows of a record: its row, and its place (parent, kind)."""
-    return hashlib.sha1(repr((_row(record), record.parent, record.kind)).encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha1(repr((_row(record), record.parent, record.kind)).encode("utf-8")).hexdigest()[:DIGEST_CHARS]
 
 
 def _generality(entry: CodeEntry) -> tuple[int, int, int]:
