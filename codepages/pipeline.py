@@ -292,7 +292,7 @@ def _check_and_publish(writer: Writer, site: Site, log: Log, step: str) -> hosti
 def _abandon(writer: Writer, index: search.Indexing | None, early: search.PagefindRun | None) -> None:
     if index is not None:
         index.abandon()
-    if early is not None and (index is None or index.run is not early):
+    if early is not None:  # stopping a run twice, or one that finished, does nothing more
         early.stop()
     writer.discard()
 

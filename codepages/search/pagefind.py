@@ -173,7 +173,6 @@ def documents_digest(version: str, files: dict[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-
 class PagefindRun:
     """Pagefind's bundle for the documents in `documents` (a folder), made in the background
     between `start()` and `finish()`; `bundle` is the finished folder (None when `reuse`
