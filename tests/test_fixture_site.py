@@ -229,7 +229,7 @@ def test_pagefind_starts_before_loading_when_an_edit_changes_editors_text_and_th
         assert "Pagefind index indexed" in result.stdout, (name, new)
         assert (EARLY in result.stdout) == kept, (name, new, result.stdout)
         clean = clean_build_of(project, tmp_path / f"clean-{number}")
-        assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
+        assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new, result.stdout)
     for _ in range(200):  # the early runs' folders are deleted in the background
         if not [p for p in project.rglob(".pagefind-*")]:
             break

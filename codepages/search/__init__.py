@@ -283,13 +283,16 @@ def _update(catalogue: Catalogue, writer: InPlace, changed: set[str], state: Sea
 
 def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool, tools_dir: Path,
                     early: pagefind.PagefindRun | None) -> pagefind.PagefindRun:
-    digest = pagefind.documents_digest(version(), pagefind.read_documents(documents_dir))
+    files = pagefind.read_documents(documents_dir)
+    digest = pagefind.documents_digest(version(), files)
     if early is not None:
         if early.digest == digest:
             return early
         early.stop()
     reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
-    return pagefind.PagefindRun(documents_dir, digest, writer.scratch, reuse, tools_dir).start(low_priority)
+    run = pagefind.PagefindRun(pagefind.input_folder(documents_dir, files), digest, writer.scratch, reuse, tools_dir,
+                               owns_documents=True)
+    return run.start(low_priority)
 
 
 def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:

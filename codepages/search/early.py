@@ -27,7 +27,6 @@ from ..project import Project
 from ..records import Record, parse_record
 from ..settings import load_settings
 from ..textfile import read_text
-from ..writing import link_or_copy, scratch_folder, sweep_leftovers
 from . import documents, pagefind
 
 MAX_RECORDS = 8  # changed records guessed at most: a bigger change is rarely text only
@@ -50,17 +49,9 @@ def start_early(project: Project, plan: Plan, documents_dir: Path, version: str)
             return None
     if guessed == files:
         return None
-    # the copy: links to the documents the guess leaves as they are (the index step replaces a
-    # document by a new file, never writes into one), new files for the others
-    sweep_leftovers(project.cache_dir, documents_dir.name)
-    folder = scratch_folder(project.cache_dir, ".pagefind-")
-    for relative, data in guessed.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if data is files[relative]:
-            link_or_copy(str(documents_dir / relative), str(path))
-        else:
-            path.write_bytes(data)
+    # links to the documents the guess leaves as they are (the index step replaces a document
+    # by a new file, never writes into one), new files for the others
+    folder = pagefind.input_folder(documents_dir, guessed, {r for r, data in guessed.items() if data is not files[r]})
     scratch = project.out_dir.resolve().parent  # where the incremental writer puts its folders (one file system)
     reuse = [project.out_dir / pagefind.PAGEFIND_FOLDER]
     return pagefind.PagefindRun(folder, pagefind.documents_digest(version, guessed), scratch, reuse,

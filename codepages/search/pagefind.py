@@ -29,14 +29,14 @@ import shutil
 import subprocess
 import tarfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
 import cbor2
 
 from ..errors import SetupError
-from ..writing import remove_later, scratch_folder
+from ..writing import link_or_copy, remove_later, scratch_folder, sweep_leftovers
 
 PAGEFIND_VERSION = "1.6.0"  # canonicalise_bundle reads this version's layout
 # (system, machine) → the npm package holding Pagefind's binary for it, and that tarball's
@@ -163,6 +163,25 @@ def read_digest(path: Path) -> str | None:
 def read_documents(folder: Path) -> dict[str, bytes]:
     """The word documents of a folder by relative path, in the order their digest takes them."""
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*.html"))}
+
+
+def input_folder(documents_dir: Path, files: dict[str, bytes], rewritten: Collection[str] = ()) -> Path:
+    """A new folder beside `documents_dir` holding `files` for one Pagefind run: links to the
+    documents folder's files, new files for the `rewritten` ones, made in the order of `files`.
+    Pagefind numbers documents in the order their folder lists them, which on some file systems
+    is the order the files were made (tmpfs: newest first), so a folder updated in place gave
+    another index than a fresh one with the same documents. Every run gets a folder made the
+    same way."""
+    sweep_leftovers(documents_dir.parent, documents_dir.name)
+    folder = scratch_folder(documents_dir.parent, ".pagefind-")
+    for relative, data in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if relative in rewritten:
+            path.write_bytes(data)
+        else:
+            link_or_copy(str(documents_dir / relative), str(path))
+    return folder
 
 
 def documents_digest(version: str, files: dict[str, bytes]) -> str:
