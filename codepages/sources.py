@@ -142,8 +142,10 @@ def _hcpcs(settings: Settings, release: dict[str, Any], sources: Sources, proble
             return
     sources.hcpcs = parsed[0]
     sources.files += paths
-    if len(parsed) == 2:
-        sources.hcpcs_changes = _made_once("hcpcs changes", (parsed[1], parsed[0]), hcpcs.diff)
+    if len(parsed) == 2:  # the quarter's changes: 0.04 s to compare the two files, 1 ms to unpickle
+        previous, current = parsed[1], parsed[0]
+        sources.hcpcs_changes = cache.cached(cache_dir, "hcpcs_diff", paths, [READERS / "hcpcs.py"],
+                                             lambda: hcpcs.diff(previous, current), hcpcs.ReleaseDiff)
 
 
 def _cpt(settings: Settings, release: dict[str, Any], sources: Sources, problems: Problems, cache_dir: Path) -> None:
