@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
-import multiprocessing
 import os
 import subprocess
 import time
@@ -322,6 +321,8 @@ def _render_seal_write(renderer: rendering.Renderer, keyring: sealing.Keyring, r
     Big catalogues are split across forked worker processes (each writes its own files, so
     only counts and timings come back); the times are then CPU time summed over workers.
     """
+    import multiprocessing  # here: an edit's build renders in one process and need not import it
+
     global _WORK
     totals = dict.fromkeys(STAGES, 0.0)
     started = time.perf_counter()

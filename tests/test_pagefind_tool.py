@@ -10,6 +10,7 @@ import base64
 import hashlib
 import io
 import tarfile
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ class Registry:
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
     fake = Registry()
-    monkeypatch.setattr(pagefind.urllib.request, "urlopen", fake.urlopen)
+    monkeypatch.setattr(urllib.request, "urlopen", fake.urlopen)  # fetch imports it when it runs
     monkeypatch.setattr(pagefind.platform, "system", lambda: "Linux")
     monkeypatch.setattr(pagefind.platform, "machine", lambda: "x86_64")
     return fake

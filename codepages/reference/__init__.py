@@ -71,7 +71,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -423,6 +422,7 @@ class ReferenceLoad:
         self.pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.running: list[concurrent.futures.Future[tuple[Any, float]]] = []
         workers = min(len(jobs), os.cpu_count() or 1, 2)
+        import multiprocessing  # here: only reading the releases anew needs it, not an edit's build
         if workers >= 2 and "fork" in multiprocessing.get_all_start_methods():
             # forked: the workers start at once, with the readers (and the code) this process has
             self.pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))

@@ -27,8 +27,6 @@ import os
 import platform
 import shutil
 import subprocess
-import tarfile
-import urllib.request
 from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +85,8 @@ def fetch(tools_dir: Path, timeout: float = 600.0) -> Path:
     binary = fetched_binary(tools_dir)
     if binary.is_file():
         return binary
+    import tarfile  # here: every build imports this module, and only fetching downloads (ssl, http: ~15 ms)
+    import urllib.request
     package, integrity = _platform_package()
     url = f"{NPM_REGISTRY}/{package}/-/{package.split('/')[1]}-{PAGEFIND_VERSION}.tgz"
     try:
