@@ -554,10 +554,11 @@ class Renderer:
 
     def _sitemap_xml(self, root: str, element: str, entries: list[tuple[str, str]]) -> str:
         base = str(escape(self.settings.site_url))
-        if XML_SPECIAL.search("".join(f"{path}{modified}" for path, modified in entries)):  # not in code paths
+        paths, dates = "".join(path for path, _ in entries), "".join(modified for _, modified in entries)
+        if XML_SPECIAL.search(paths) or XML_SPECIAL.search(dates):  # not in code paths
             entries = [(str(escape(path)), str(escape(modified))) for path, modified in entries]
-        lines = [f"<{element}><loc>{base}{path}</loc>"
-                 + (f"<lastmod>{modified}</lastmod>" if modified else "") + f"</{element}>"
+        start, end = f"<{element}><loc>{base}", f"</{element}>"
+        lines = [f"{start}{path}</loc><lastmod>{modified}</lastmod>{end}" if modified else f"{start}{path}</loc>{end}"
                  for path, modified in entries]
         return "\n".join(['<?xml version="1.0" encoding="UTF-8"?>',
                           f'<{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">', *lines, f"</{root}>", ""])
