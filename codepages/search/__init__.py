@@ -97,19 +97,12 @@ class CodeTable:
         self._words = "".join(f[1] for f in facts.values())
         self._numbers = [numbers[f[2]] for f in facts.values()]
         self._groups: list[Group] = [g for g in numbers if g is not None]
-        self._position: dict[str, int] | None = None
-        self._lookups = 0
+        self._position: dict[str, int] | None = None  # made when a code is first looked up
         self._changed: dict[str, CodeFacts | None] = {}  # since the columns were made (None: removed)
 
     def _at(self, code: str) -> int | None:
-        if self._position is None:  # an edit looks up a few codes: searching the list is quicker
-            self._lookups += 1
-            if self._lookups <= 32:
-                try:
-                    return self._codes.index(code)
-                except ValueError:
-                    return None
-            self._position = {code: at for at, code in enumerate(self._codes)}
+        if self._position is None:
+            self._position = dict(zip(self._codes, range(len(self._codes)), strict=True))
         return self._position.get(code)
 
     def get(self, code: str, default: CodeFacts = NOT_INDEXED) -> CodeFacts:
@@ -123,7 +116,9 @@ class CodeTable:
                 self._groups[number] if number >= 0 else None)
 
     def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and self.get(code, NOT_INDEXED) is not NOT_INDEXED
+        if not isinstance(code, str):
+            return False
+        return self._changed[code] is not None if code in self._changed else self._at(code) is not None
 
     def __setitem__(self, code: str, facts: CodeFacts) -> None:
         self._changed[code] = facts
@@ -175,7 +170,7 @@ class CodeTable:
                 and len(shard) == len(words) == len(codes) * shards.DIGEST_CHARS == len(numbers) * shards.DIGEST_CHARS):
             raise TypeError("not a table of codes")  # cache.load then ignores the file
         self._codes, self._shard, self._words, self._numbers, self._groups = codes, shard, words, numbers, groups
-        self._position, self._lookups, self._changed = None, 0, {}
+        self._position, self._changed = None, {}
 
 
 @dataclass
