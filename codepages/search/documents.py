@@ -10,14 +10,13 @@ lookup finds them, and their parent's page lists them.
 """
 from __future__ import annotations
 
-import hashlib
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..catalogue import Catalogue
 from ..records import Record
-from .shards import DIGEST_CHARS, normalise
+from .shards import facts_digest, normalise
 from .tree import Tree
 
 DOC_HEADINGS = 100  # codes per Pagefind document at most (a result costs its document's fragment)
@@ -172,4 +171,4 @@ def searchable(record: Record) -> str:
     facts = (record.code_set, searchable_descriptor(record), record.billable, record.parent, record.kind,
              record.status, record.synonyms, [s.text for s in record.sections if not s.protected],
              [n.text for n in record.notes if n.kind in ("inclusion_term", "includes") and n.inherited_from is None])
-    return hashlib.sha1(repr(facts).encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+    return facts_digest(facts)

@@ -74,9 +74,14 @@ def _row(record: Record) -> Row:
     return (*row, record.status) if record.status in MARKED else row
 
 
+def facts_digest(facts: object) -> str:
+    """A short digest of some facts of a record (their repr), to tell when they change."""
+    return hashlib.sha1(repr(facts).encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+
+
 def looked_up(record: Record) -> str:
     """A digest of what code lookup shows of a record: its row, and its place (parent, kind)."""
-    return hashlib.sha1(repr((_row(record), record.parent, record.kind)).encode("utf-8")).hexdigest()[:DIGEST_CHARS]
+    return facts_digest((_row(record), record.parent, record.kind))
 
 
 def _generality(entry: CodeEntry) -> tuple[int, int, int]:
