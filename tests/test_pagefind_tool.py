@@ -154,7 +154,8 @@ def test_an_interrupted_wait_stops_pagefind_and_removes_its_bundle(tmp_path: Pat
     documents.mkdir()
     for n in range(200):
         (documents / f"{n}.html").write_text(f"<html lang='en'><body><h1>Code {n}</h1><p>words {n}</p></body></html>")
-    run = pagefind.PagefindRun(documents, "digest", tmp_path, [], ROOT / ".codepages" / "tools").start()
+    run = pagefind.PagefindRun(documents, pagefind.read_documents(documents), "digest", tmp_path, [],
+                               ROOT / ".codepages" / "tools").start()
     process, bundle = run.process, run.bundle
     assert process is not None and bundle is not None and process.poll() is None
 

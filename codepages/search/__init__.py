@@ -358,9 +358,7 @@ def _start_pagefind(writer: Writer, documents_dir: Path, low_priority: bool, too
             return early
         early.stop()
     reuse = [site / PAGEFIND_FOLDER for site in (writer.folder, writer.previous) if site is not None]
-    run = pagefind.PagefindRun(pagefind.input_folder(documents_dir, files), digest, writer.scratch, reuse, tools_dir,
-                               owns_documents=True)
-    return run.start(low_priority)
+    return pagefind.PagefindRun(documents_dir, files, digest, writer.scratch, reuse, tools_dir).start(low_priority)
 
 
 def _write_documents(folder: Path, pages: dict[str, bytes]) -> None:

@@ -49,13 +49,13 @@ def start_early(project: Project, plan: Plan, documents_dir: Path, version: str)
             return None
     if guessed == files:
         return None
-    # links to the documents the guess leaves as they are (the index step replaces a document
-    # by a new file, never writes into one), new files for the others
-    folder = pagefind.input_folder(documents_dir, guessed, {r for r, data in guessed.items() if data is not files[r]})
+    # Pagefind's input folder links the documents the guess leaves as they are (the index step
+    # replaces a document by a new file, never writes into one), and holds new files for the others
+    rewritten = {relative for relative, data in guessed.items() if data is not files[relative]}
     scratch = project.out_dir.resolve().parent  # where the incremental writer puts its folders (one file system)
     reuse = [project.out_dir / pagefind.PAGEFIND_FOLDER]
-    return pagefind.PagefindRun(folder, pagefind.documents_digest(version, guessed), scratch, reuse,
-                                project.tools_dir, owns_documents=True).start(low_priority=True)
+    return pagefind.PagefindRun(documents_dir, guessed, pagefind.documents_digest(version, guessed), scratch, reuse,
+                                project.tools_dir, rewritten).start(low_priority=True)
 
 
 def _changed_records(project: Project, plan: Plan) -> list[Record]:

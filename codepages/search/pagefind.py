@@ -193,21 +193,22 @@ def documents_digest(version: str, files: dict[str, bytes]) -> str:
 
 
 class PagefindRun:
-    """Pagefind's bundle for the documents in `documents` (a folder), made in the background
-    between `start()` and `finish()`; `bundle` is the finished folder (None when `reuse`
-    already holds it).
+    """Pagefind's bundle for the documents `files` of the folder `documents_dir` (relative path →
+    bytes, as `read_documents` gives them; the `rewritten` ones differ from the folder's), made
+    in the background between `start()` and `finish()`; `bundle` is the finished folder (None
+    when `reuse` already holds it). Pagefind reads them from an `input_folder` made for the run.
 
     `digest` names what the documents are (a bundle made from the same documents carries it);
     `reuse` are bundles that may already index them (the site being replaced or updated);
-    `tools_dir` is the project's folder of fetched tools, where Pagefind is looked for first;
-    `owns_documents`: the documents folder is a copy made for this run, removed when it ends.
+    `tools_dir` is the project's folder of fetched tools, where Pagefind is looked for first.
     """
 
-    def __init__(self, documents: Path, digest: str, scratch: Path, reuse: list[Path], tools_dir: Path,
-                 owns_documents: bool = False):
-        self.documents, self.digest, self.scratch, self.tools_dir = documents, digest, scratch, tools_dir
-        self.owns_documents = owns_documents
+    def __init__(self, documents_dir: Path, files: dict[str, bytes], digest: str, scratch: Path, reuse: list[Path],
+                 tools_dir: Path, rewritten: Collection[str] = ()):
+        self.documents_dir, self.files, self.rewritten = documents_dir, files, rewritten
+        self.digest, self.scratch, self.tools_dir = digest, scratch, tools_dir
         self.reuse = next((b for b in reuse if read_digest(b / DIGEST_FILE) == digest), None)
+        self.documents: Path | None = None  # the run's input folder, while it runs
         self.bundle: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -216,6 +217,7 @@ class PagefindRun:
         browser reloads the changed page)."""
         if self.reuse is not None:
             return self
+        self.documents = input_folder(self.documents_dir, self.files, self.rewritten)
         self.bundle = scratch_folder(self.scratch, ".pagefind-")
         command = [executable(self.tools_dir), "--site", str(self.documents), "--output-path", str(self.bundle),
                    "--force-language", "en", "--silent"]
@@ -225,6 +227,7 @@ class PagefindRun:
                                             env=environment, preexec_fn=_nice if low_priority else None)
         except OSError as exc:
             self._cleanup(failed=True)
+            self._release_documents()
             raise SearchIndexError(f"pagefind could not run: {exc}") from None
         return self
 
@@ -253,9 +256,9 @@ class PagefindRun:
         self._release_documents()
 
     def _release_documents(self) -> None:
-        if self.owns_documents:
-            self.owns_documents = False
+        if self.documents is not None:
             remove_later(self.documents)
+            self.documents = None
 
     def _finish(self) -> None:
         assert self.process is not None and self.bundle is not None
