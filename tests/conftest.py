@@ -296,8 +296,7 @@ def install_and_build(work: Path) -> InstalledBuild:
                           around_before, listing(work, project), checkout_before, checkout_status())
 
 
-def installed_once(tmp_path_factory: pytest.TempPathFactory) -> InstalledBuild:
-    folder = shared_folder(tmp_path_factory)
+def installed_once(folder: Path) -> InstalledBuild:
     return made_once(folder, "installed", lambda: install_and_build(folder / "installed"))
 
 
@@ -311,7 +310,7 @@ _installed: Future[InstalledBuild] | None = None
 def installed_build(tmp_path_factory) -> InstalledBuild:
     """The demo built by the installed command (tests/test_install.py judges it). It is also the
     demo build every other test reads (`demo_build`): the full catalogue is built once per run."""
-    return _installed.result() if _installed is not None else installed_once(tmp_path_factory)
+    return _installed.result() if _installed is not None else installed_once(shared_folder(tmp_path_factory))
 
 
 @pytest.fixture(scope="session")
@@ -436,5 +435,7 @@ def pytest_collection_finish(session):
     """Start the installed build when a selected test will read it (after -k/-m deselection)."""
     global _installed
     if not session.config.option.collectonly and any(reads_demo(item) for item in session.items):
-        _installed = ThreadPoolExecutor(1, thread_name_prefix="installed-build").submit(
-            installed_once, session.config._tmp_path_factory)
+        # the base folder is made here, not in the thread: pytest makes it on first use, and a
+        # test's tmp_path asking at the same time would race the thread to create it
+        folder = shared_folder(session.config._tmp_path_factory)
+        _installed = ThreadPoolExecutor(1, thread_name_prefix="installed-build").submit(installed_once, folder)
