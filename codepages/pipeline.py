@@ -7,7 +7,9 @@ Each step is named and timed in the log. `load` collects every content problem o
 raises them together before anything is written. A full build writes into a staging folder
 that replaces the output folder whole when it is published; an incremental build is the same
 steps over fewer pages, applied to the published folder at the publish step. Either way a
-failed build leaves the output folder exactly as it was.
+failed build leaves the output folder exactly as it was. A full build of a big catalogue
+renders the record pages in worker processes, which start right after loading: "pages to
+make" and "index" then run in this process while they render.
 """
 from __future__ import annotations
 
@@ -195,30 +197,39 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     # otherwise Pagefind works in the background while the pages are made
     pages_first = pages_ready is not None and not plan.full
 
-    def start_index() -> search.Indexing:
+    def start_index(work: Pages) -> search.Indexing:
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
                                       None if plan.full else {r.code for r in work.records} | work.removed,
                                       low_priority=pages_first, tools_dir=project.tools_dir, early=early)
 
-    try:
+    def make_pages() -> Pages:
+        nonlocal index
         with log.step("pages to make"):
             work = _pages_to_make(plan, catalogue, renderer)
         if not pages_first:
-            index = start_index()
+            index = start_index(work)
         for url in work.removals:
             writer.remove(url)
-        records, jobs, lists = work.records, work.jobs, work.lists
-        _render_seal_write(renderer, keyring, records, jobs, writer, log)
+        return work
+
+    try:
+        if _in_workers(plan, catalogue, writer):
+            # the workers start on the record pages at once; this process makes the other pages
+            # and the search data meanwhile, instead of leaving a core idle while it does
+            work = _render_in_workers(renderer, keyring, list(catalogue.records.values()), make_pages, writer, log)
+        else:
+            work = make_pages()
+            _render_here(renderer, keyring, work.records, work.jobs, writer, log)
         for static in (site.css, *renderer.assets.values()):
             writer.write(static.path, static.content)
         if pages_ready is not None and pages_first:
             _check_and_publish(writer, site, log, "publish pages")
             pages_ready()
         if index is None:  # the pages came first
-            index = start_index()
+            index = start_index(work)
         with log.step("sitemap"):
-            page_paths = _page_paths(catalogue, lists)
+            page_paths = _page_paths(catalogue, work.lists)
             for page in renderer.sitemaps(page_paths):
                 writer.write(page.url, page.html)
         with log.step("index (Pagefind)"):
@@ -237,7 +248,7 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     if not plan.full and plan.previous is not None:  # an update sees the folders it touched only
         largest = max(largest, plan.previous.largest_folder)
     with log.step("save state"):
-        incremental.finish(plan, project, catalogue, site.source_files, inputs, lists, largest)
+        incremental.finish(plan, project, catalogue, site.source_files, inputs, work.lists, largest)
         search.save_state(indexed, project.cache_dir)
     pages = catalogue.counts()
     pages["other"] = len(page_paths) - sum(pages.values())
@@ -314,45 +325,63 @@ _WORK: Work | None = None
 STAGES = ("render", "seal", "write")
 
 
-def _render_seal_write(renderer: rendering.Renderer, keyring: sealing.Keyring, records: list[Record],
-                       jobs: list[Callable[[], rendering.Page]], writer: Writer, log: Log) -> None:
-    """Render, seal and write every page; log the time of each of the three steps.
-
-    Big catalogues are split across forked worker processes (each writes its own files, so
-    only counts and timings come back); the times are then CPU time summed over workers.
-    """
+def _in_workers(plan: incremental.Plan, catalogue: Catalogue, writer: Writer) -> bool:
+    """Whether the record pages are rendered by forked worker processes: a full build of a big catalogue."""
     import multiprocessing  # here: an edit's build renders in one process and need not import it
 
+    return (plan.full and len(catalogue.records) >= PARALLEL_FROM and min(os.cpu_count() or 1, 8) >= 2
+            and isinstance(writer, Staging) and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _render_in_workers(renderer: rendering.Renderer, keyring: sealing.Keyring, records: list[Record],
+                       meanwhile: Callable[[], Pages], writer: Writer, log: Log) -> Pages:
+    """Render, seal and write the record pages in forked worker processes (each writes its own
+    files, so only counts and timings come back), while this process runs `meanwhile()` and
+    renders the other pages it returns; log the CPU time of each step summed over processes."""
+    import multiprocessing
+
     global _WORK
+    assert isinstance(writer, Staging)
     totals = dict.fromkeys(STAGES, 0.0)
     started = time.perf_counter()
     workers = min(os.cpu_count() or 1, 8)
-    parallel = (len(records) >= PARALLEL_FROM and workers >= 2 and isinstance(writer, Staging)
-                and "fork" in multiprocessing.get_all_start_methods())
-    if parallel:
-        _WORK = (renderer, keyring, records, writer)
-        chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
-        gc.freeze()  # the loaded catalogue is shared copy-on-write: keep the collector off its pages
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                for times, part in log.progress("pages", pool.imap_unordered(_render_chunk, chunks), len(chunks)):
-                    assert isinstance(writer, Staging)
-                    writer.merge(part)
-                    for stage, seconds in times.items():
-                        totals[stage] += seconds
-        finally:
-            _WORK = None
-            gc.unfreeze()
-    else:
-        for _, times in (_render_pages(renderer, keyring, [record], writer) for record in
-                         log.progress("pages", records, len(records))):
-            for stage, seconds in times.items():
-                totals[stage] += seconds
-    for _, times in (_render_pages(renderer, keyring, [job], writer) for job in jobs):
-        for stage, seconds in times.items():
-            totals[stage] += seconds
-    how = f"CPU, {workers} workers" if parallel else "one process"
-    log.say(f"  {len(records) + len(jobs)} pages in {time.perf_counter() - started:.2f} s ({how}):")
+    _WORK = (renderer, keyring, records, writer)
+    chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
+    gc.freeze()  # the loaded catalogue is shared copy-on-write: keep the collector off its pages
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            results = pool.imap_unordered(_render_chunk, chunks)
+            others = meanwhile()
+            _add_times(totals, _render_pages(renderer, keyring, others.jobs, writer)[1])
+            for times, part in log.progress("pages", results, len(chunks)):
+                writer.merge(part)
+                _add_times(totals, times)
+    finally:
+        _WORK = None
+        gc.unfreeze()
+    _log_times(log, totals, len(records) + len(others.jobs), started, f"CPU, {workers} workers")
+    return others
+
+
+def _render_here(renderer: rendering.Renderer, keyring: sealing.Keyring, records: list[Record],
+                 jobs: list[Callable[[], rendering.Page]], writer: Writer, log: Log) -> None:
+    """Render, seal and write the pages in this process; log the time of each of the three steps."""
+    totals = dict.fromkeys(STAGES, 0.0)
+    started = time.perf_counter()
+    for _, times in (_render_pages(renderer, keyring, [record], writer) for record in
+                     log.progress("pages", records, len(records))):
+        _add_times(totals, times)
+    _add_times(totals, _render_pages(renderer, keyring, jobs, writer)[1])
+    _log_times(log, totals, len(records) + len(jobs), started, "one process")
+
+
+def _add_times(totals: dict[str, float], times: dict[str, float]) -> None:
+    for stage, seconds in times.items():
+        totals[stage] += seconds
+
+
+def _log_times(log: Log, totals: dict[str, float], pages: int, started: float, how: str) -> None:
+    log.say(f"  {pages} pages in {time.perf_counter() - started:.2f} s ({how}):")
     for stage in STAGES:
         log.record(stage, totals[stage])
 
