@@ -58,6 +58,18 @@ class Catalogue:
         codes = self.sequence[_sequence_of(record)]
         return (codes[index - 1] if index > 0 else None), (codes[index + 1] if index + 1 < len(codes) else None)
 
+    def descendants(self, code: str) -> set[str]:
+        """Every code below `code` (deleted ones kept below it too): their breadcrumbs show it."""
+        found: set[str] = set()
+        below = [code]
+        while below:
+            parent = below.pop()
+            for child in [*self.children.get(parent, []), *self.deleted_children.get(parent, [])]:
+                if child.code not in found:
+                    found.add(child.code)
+                    below.append(child.code)
+        return found
+
     def ancestors(self, record: Record) -> list[Record]:
         chain: list[Record] = []
         parent = self.get(record.parent) if record.parent else None

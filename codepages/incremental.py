@@ -173,12 +173,14 @@ class Changes:
     pages: set[str]  # codes whose pages must be rendered again
     removed: set[str]  # codes whose pages must be removed
     faces: set[str]  # codes added, removed or shown differently elsewhere (lists and indexes change)
+    moved: set[str] = field(default_factory=set)  # codes now under another parent (their subtrees moved)
 
 
 def changed_pages(previous: BuildState, catalogue: Catalogue) -> Changes:
     new = record_digests(catalogue)
     changed: set[str] = set()
     faces: set[str] = set()
+    moved: set[str] = set()
     for path in previous.records.keys() | new.keys():
         before, after = previous.records.get(path), new.get(path)
         if before == after:
@@ -186,14 +188,19 @@ def changed_pages(previous: BuildState, catalogue: Catalogue) -> Changes:
         if before is not None and after is not None and before[1:] == after[1:]:
             changed.add(after[1])  # only its own page shows what changed
             continue
+        if before is not None and after is not None and before[1] == after[1] and before[2] != after[2]:
+            moved.add(after[1])
         for entry in (before, after):
             if entry:
                 changed.add(entry[1])
                 faces.add(entry[1])
-                if entry[2]:
-                    changed.add(entry[2])  # the parent lists the code among its children
+                if entry[2]:  # the parent lists the code among its children, they list it among their siblings
+                    changed.add(entry[2])
+                    changed |= {r.code for r in catalogue.children.get(entry[2], [])}
+    for code in moved:  # every page below a moved code shows a new chain of breadcrumbs
+        changed |= catalogue.descendants(code)
     pages, removed = affected_by(faces, catalogue)
-    return Changes(pages | (changed - removed), removed, faces)
+    return Changes(pages | (changed - removed), removed, faces, moved)
 
 
 def affected_by(changed: set[str], catalogue: Catalogue) -> tuple[set[str], set[str]]:

@@ -198,10 +198,12 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     pages_first = pages_ready is not None and not plan.full
 
     def start_index(work: Pages | None) -> search.Indexing:
-        """The search data made, and Pagefind started on it; `work`: an update's pages (None: all)."""
+        """The search data made, and Pagefind started on it; `work`: an update's pages (None: all).
+        A moved code changes the search groups and depths of everything below it: all is made again."""
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
-                                      None if work is None else {r.code for r in work.records} | work.removed,
+                                      None if work is None or work.moved else
+                                      {r.code for r in work.records} | work.removed,
                                       low_priority=pages_first, tools_dir=project.tools_dir, early=early)
 
     def make_pages() -> Pages:
@@ -267,6 +269,7 @@ class Pages:
     lists: list[str]  # URLs of the list pages the site has once built (for the sitemap)
     removed: set[str] = field(default_factory=set)  # codes whose pages go
     removals: list[str] = field(default_factory=list)  # URLs of the pages that go
+    moved: set[str] = field(default_factory=set)  # codes now under another parent: the search data is made whole
 
 
 def _pages_to_make(plan: incremental.Plan, catalogue: Catalogue, renderer: rendering.Renderer) -> Pages:
@@ -290,7 +293,8 @@ def _pages_to_make(plan: incremental.Plan, catalogue: Catalogue, renderer: rende
     removals += sorted(set(plan.previous.lists) - set(lists))  # list pages no longer made
     jobs = [renderer.home] if touched else []
     jobs += [functools.partial(renderer.code_set_index, key) for key in touched]
-    return Pages(records, jobs + [functools.partial(_made, page) for page in made], lists, changes.removed, removals)
+    return Pages(records, jobs + [functools.partial(_made, page) for page in made], lists, changes.removed, removals,
+                 changes.moved)
 
 
 def _check_and_publish(writer: Writer, site: Site, log: Log, step: str) -> hosting.FolderStats:

@@ -202,6 +202,27 @@ def test_rebuilds_in_one_process_equal_a_clean_build_after_every_kind_of_edit(tm
         assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
 
 
+def test_a_record_moved_under_another_parent_rebuilds_as_a_clean_build_does(tmp_path):
+    """A range moved under another: every page below it shows new breadcrumbs, and its codes move
+    to another search group. A code moved away from its range: the codes left there list other
+    siblings. Each rebuild (in one process, as the preview does) equals a clean build."""
+    project = make_project(tmp_path)
+    (project / "content" / "cpt" / "62300-62399.md").write_text(
+        "---\ncode: 62300-62399\ncode_set: cpt\ndescriptor: Fixture outer range\n---\n"
+        "## Common language description\n\nAn outer fixture range.\n", encoding="utf-8")
+    assert build_in_process(project).returncode == 0
+    edits = [  # (file, old, new)
+        ("cpt/62320-62327.md", "descriptor: Fixture range", "parent: 62300-62399\ndescriptor: Fixture range"),
+        ("cpt/62322.md", "parent: 62320-62327", "parent: 62300-62399"),
+        ("cpt/62320-62327.md", "parent: 62300-62399\n", ""),
+    ]
+    for number, (name, old, new) in enumerate(edits):
+        result = rebuilt_after_edit(project, name, old, new)
+        assert "files rewritten" in result.stdout.splitlines()[-1], "an update, not a full build"
+        clean = clean_build_of(project, tmp_path / f"clean-{number}")
+        assert tree_digest(project / "site", times=False) == tree_digest(clean, times=False), (name, new)
+
+
 EARLY = "started before loading"
 
 
