@@ -50,24 +50,30 @@ def load_sources(settings: Settings, project: Project, problems: Problems) -> So
     """Read every configured source; each problem goes to `problems` at the setting that names it."""
     sources = Sources()
     cache_dir = project.cache_dir / "sources"
-    if settings.has_icd_release:
-        # the reference data is read in worker processes while this one reads the release
-        reference = _start_reference(settings, project, problems) if settings.reference is not None else None
-        try:
+    reference = None
+    # the reference data is read in worker processes while this one reads the release, then
+    # the HCPCS and CPT files
+    if settings.has_icd_release and settings.reference is not None:
+        reference = _start_reference(settings, project, problems)
+    try:
+        if settings.has_icd_release:
             sources.icd = _icd_release(settings, problems, cache_dir)
-        finally:
-            if sources.icd is None and isinstance(reference, ReferenceLoad):
-                reference.cancel()
-        if sources.icd is not None:
-            sources.files.append(sources.icd.path)
-            if reference is not None:
-                sources.reference = _finish_reference(reference, settings, sources, problems)
-    release = settings.code_sets["hcpcs"].release
-    if release is not None:
-        _hcpcs(settings, release, sources, problems, cache_dir)
-    release = settings.code_sets["cpt"].release
-    if release is not None:
-        _cpt(settings, release, sources, problems, cache_dir)
+            if sources.icd is not None:
+                sources.files.append(sources.icd.path)
+            elif isinstance(reference, ReferenceLoad):
+                reference.cancel()  # no reference data without the release
+        release = settings.code_sets["hcpcs"].release
+        if release is not None:
+            _hcpcs(settings, release, sources, problems, cache_dir)
+        release = settings.code_sets["cpt"].release
+        if release is not None:
+            _cpt(settings, release, sources, problems, cache_dir)
+    except BaseException:
+        if isinstance(reference, ReferenceLoad):
+            reference.cancel()
+        raise
+    if reference is not None and sources.icd is not None:
+        sources.reference = _finish_reference(reference, settings, sources, problems)
     return sources
 
 
