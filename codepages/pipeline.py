@@ -198,11 +198,12 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
     pages_first = pages_ready is not None and not plan.full
 
     def start_index(work: Pages | None) -> search.Indexing:
-        """The search data made, and Pagefind started on it; `work`: an update's pages (None: all).
-        A moved code changes the search groups and depths of everything below it: all is made again."""
+        """The search data made, and Pagefind started on it: all of it in a full build (or before
+        `work`, an update's pages, is known), else that of the update's codes. A moved code changes
+        the search groups and depths of everything below it: all is made again."""
         with log.step("index"):
             return search.start_index(catalogue, project.templates_dir, writer, project.cache_dir,
-                                      None if work is None or work.moved else
+                                      None if plan.full or work is None or work.moved else
                                       {r.code for r in work.records} | work.removed,
                                       low_priority=pages_first, tools_dir=project.tools_dir, early=early)
 
@@ -224,7 +225,7 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
         else:
             work = make_pages()
             if not pages_first:
-                index = start_index(None if plan.full else work)
+                index = start_index(work)
             _render_here(renderer, keyring, work.records, work.jobs, writer, log)
         for static in (site.css, *renderer.assets.values()):
             writer.write(static.path, static.content)
@@ -232,7 +233,7 @@ def _build(project: Project, log: Log, plan: incremental.Plan, pages_ready: Call
             _check_and_publish(writer, site, log, "publish pages")
             pages_ready()
         if index is None:  # the pages came first
-            index = start_index(None if plan.full else work)
+            index = start_index(work)
         with log.step("sitemap"):
             page_paths = _page_paths(catalogue, work.lists)
             for page in renderer.sitemaps(page_paths):
@@ -336,8 +337,12 @@ def _in_workers(plan: incremental.Plan, catalogue: Catalogue, writer: Writer) ->
     """Whether the record pages are rendered by forked worker processes: a full build of a big catalogue."""
     import multiprocessing  # here: an edit's build renders in one process and need not import it
 
-    return (plan.full and len(catalogue.records) >= PARALLEL_FROM and min(os.cpu_count() or 1, 8) >= 2
+    return (plan.full and len(catalogue.records) >= PARALLEL_FROM and _worker_count() >= 2
             and isinstance(writer, Staging) and "fork" in multiprocessing.get_all_start_methods())
+
+
+def _worker_count() -> int:
+    return min(os.cpu_count() or 1, 8)
 
 
 def _render_in_workers(renderer: rendering.Renderer, keyring: sealing.Keyring, records: list[Record],
@@ -351,7 +356,7 @@ def _render_in_workers(renderer: rendering.Renderer, keyring: sealing.Keyring, r
     assert isinstance(writer, Staging)
     totals = dict.fromkeys(STAGES, 0.0)
     started = time.perf_counter()
-    workers = min(os.cpu_count() or 1, 8)
+    workers = _worker_count()
     _WORK = (renderer, keyring, records, writer)
     chunks = [(start, min(start + CHUNK, len(records))) for start in range(0, len(records), CHUNK)]
     gc.freeze()  # the loaded catalogue is shared copy-on-write: keep the collector off its pages
