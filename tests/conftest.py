@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import html
 import http.server
 import io
 import os
@@ -22,9 +23,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import unquote, urlparse
 
 import pytest
+import sitescan
 from bs4 import BeautifulSoup
 
 from codepages.codesets import url_path
@@ -151,19 +152,17 @@ def public_files(site: Path):
 
 
 def broken_links(site: Path, pages=None) -> list[tuple[str, str]]:
-    """Site-relative links (and stylesheets) on `pages` (default: all) that lead to no file."""
+    """Links (href and src) on `pages` (default: all) that give no file at once: a 404, or a
+    folder without its trailing slash (a redirect). Read as the whole-catalogue crawl reads them
+    (tests/sitescan.py), which test_catalogue_scan checks against BeautifulSoup."""
+    files, folders = sitescan.inventory(site)
     broken = []
-    for path in pages if pages is not None else site.rglob("*.html"):
-        soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-        for link in soup.find_all(["a", "link"], href=True):
-            target = urlparse(link["href"])
-            if target.scheme or target.netloc or not target.path or target.path.startswith("/auth/"):
-                continue  # /auth/ is answered by the edge function, not by a file
-            file = site / unquote(target.path).lstrip("/")
-            if target.path.endswith("/"):
-                file = file / "index.html"
-            if not file.is_file():
-                broken.append((path.relative_to(site).as_posix(), link["href"]))
+    for path in pages if pages is not None else sorted(site.rglob("*.html")):
+        relative = path.relative_to(site).as_posix()
+        for raw in dict.fromkeys(sitescan.links(path.read_bytes())):
+            href = html.unescape(raw.decode("utf-8"))
+            if sitescan.link_problem(href, sitescan.url_of(relative), files, folders):
+                broken.append((relative, href))
     return broken
 
 
@@ -423,12 +422,24 @@ def pytest_collection_modifyitems(config, items):
     """Every test that drives Chromium (uses the `chromium` fixture, directly or through another
     fixture) is a browser test: `pytest -m "not browser"` is the quick loop without them.
 
-    Tests of modules that read the demo build run after the others (the build runs meanwhile)."""
+    Tests of modules that read the demo build run after the others (the build runs meanwhile),
+    and in each of the two groups the longest modules go first, so that neither of the two test
+    processes is left with a long module when the other has nothing more to do."""
     for item in items:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)
     modules = {item.module.__name__ for item in items if reads_demo(item)}
-    items.sort(key=lambda item: item.module.__name__ in modules)  # stable: file order otherwise
+    items.sort(key=lambda item: (item.module.__name__ in modules, -MODULE_SECONDS.get(item.module.__name__, 0)))
+
+
+# Seconds the longest modules took in a run of the whole suite (`pytest --durations`, summed per
+# module), for the order above only: a figure gone stale costs time, never a result.
+MODULE_SECONDS = {
+    "test_fixture_site": 23, "test_preview_journey": 19, "test_reference_history": 15, "test_build_integrity": 15,
+    "test_account_journey": 14, "test_bad_input": 12, "test_edge_browser": 9, "test_edge_headers": 8,
+    "test_reference_pages": 17, "test_search_browser": 17, "test_catalogue_scan": 16, "test_axe": 14,
+    "test_search_weight": 11,
+}
 
 
 def pytest_collection_finish(session):
