@@ -432,8 +432,8 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: (item.module.__name__ in modules, -MODULE_SECONDS.get(item.module.__name__, 0)))
 
 
-# Seconds the longest modules took in a run of the whole suite (`pytest --durations`, summed per
-# module), for the order above only: a figure gone stale costs time, never a result.
+# Seconds from a module's first test to its last in a run of the whole suite, for the order
+# above only: a figure gone stale costs time, never a result.
 MODULE_SECONDS = {
     "test_fixture_site": 23, "test_preview_journey": 19, "test_reference_history": 15, "test_build_integrity": 15,
     "test_account_journey": 14, "test_bad_input": 12, "test_edge_browser": 9, "test_edge_headers": 8,

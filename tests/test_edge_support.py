@@ -97,8 +97,9 @@ def started_preview(project: Path, environment: dict[str, str] | None = None,
 
     def before_serving() -> None:
         # the preview and the servers it starts (PostgreSQL, the provider, the edge) run at the
-        # demo build's priority, not the tests' lower one: at niceness 10 beside the build's
-        # render workers the provider once took over its 30 s to start, and sign-in was off
+        # demo build's priority, not the tests' lower one: a process at niceness 10 beside busy
+        # ones at 0 gets about a tenth of their CPU, and in one CI run the provider did not say
+        # it was ready within its 30 s (sign-in was off, four account tests failed)
         if PRIORITISED:
             os.nice(-TESTS_NICENESS)
         if sigint_ignored:
