@@ -244,16 +244,6 @@ class MadeOnceFailure:
     message: str
 
 
-# The suite is CPU-bound on two cores and every test that reads the demo build waits for it:
-# the test processes run at a lower priority and the demo build at the usual one, so it is
-# done in about the time it takes alone (72 s instead of 117 s into the run) while the other
-# tests use what CPU it leaves. Raising a priority back needs root, as in CI; elsewhere all of
-# it runs at the priority it was started with.
-TESTS_NICENESS = 10
-PRIORITISED = os.geteuid() == 0
-AHEAD_OF_THE_TESTS = ["nice", "-n", str(-TESTS_NICENESS)] if PRIORITISED else []
-
-
 def install_and_build(work: Path) -> InstalledBuild:
     """`pip install .` into a new virtual environment in `work`, then its `codepages` command run
     from another folder on a copy of the demo project.
@@ -275,7 +265,7 @@ def install_and_build(work: Path) -> InstalledBuild:
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300, cwd=work)
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     env.pop("VIRTUAL_ENV", None)
-    installed = subprocess.run([*AHEAD_OF_THE_TESTS, sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
+    installed = subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"),
                                 "install", "--quiet", str(source)],
                                capture_output=True, text=True, timeout=1800, env=env, cwd=work)
     assert installed.returncode == 0, installed.stderr[-3000:]
@@ -288,7 +278,7 @@ def install_and_build(work: Path) -> InstalledBuild:
     elsewhere = work / "elsewhere"
     elsewhere.mkdir()
     around_before, checkout_before = listing(work, project), checkout_status()
-    built = subprocess.run([*AHEAD_OF_THE_TESTS, str(command), "--project", str(project),
+    built = subprocess.run([str(command), "--project", str(project),
                             "--base-url", "https://demo.example", "-q"],
                            cwd=elsewhere, capture_output=True, text=True, timeout=1800, env=env)
     return InstalledBuild(command, project, elsewhere, Run(built.returncode, built.stdout, built.stderr),
@@ -408,12 +398,6 @@ def log_end(log_path: Path | None, characters: int = 4000) -> str:
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
-def pytest_configure(config):
-    niceness = os.nice(0)  # the pytest-xdist workers inherit the main process's
-    if PRIORITISED and niceness < TESTS_NICENESS:
-        os.nice(TESTS_NICENESS - niceness)
-
-
 def reads_demo(item: pytest.Item) -> bool:
     return "installed_build" in getattr(item, "fixturenames", ())
 
@@ -424,7 +408,12 @@ def pytest_collection_modifyitems(config, items):
 
     Tests of modules that read the demo build run after the others (the build runs meanwhile),
     and in each of the two groups the longest modules go first, so that neither of the two test
-    processes is left with a long module when the other has nothing more to do."""
+    processes is left with a long module when the other has nothing more to do.
+
+    The build and the tests run at one priority. With the tests at a lower one, a preview a test
+    started (and the OpenID Connect provider it starts) got a tenth of the CPU beside the build,
+    and in one CI run the provider did not say it was ready within its 30 s. In this order the
+    build is done before its first reader starts anyway (57 s against 74 s into a run)."""
     for item in items:
         if "chromium" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.browser)

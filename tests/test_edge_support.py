@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import PRIORITISED, ROOT, TESTS_NICENESS, free_port, make_project, wait_for
+from conftest import ROOT, free_port, make_project, wait_for
 
 SEALED_PAGES = ["/cpt/623/62322/", "/cpt/623/62323/", "/hcpcs/J/J1040/", "/icd-10-cm/M54/M54.16/"]
 
@@ -94,20 +94,10 @@ def started_preview(project: Path, environment: dict[str, str] | None = None,
     `sigint_ignored`: started as by a parent that ignores SIGINT."""
     port = free_port()
     log_path = project / "serve.log"
-
-    def before_serving() -> None:
-        # the preview and the servers it starts (PostgreSQL, the provider, the edge) run at the
-        # demo build's priority, not the tests' lower one: a process at niceness 10 beside busy
-        # ones at 0 gets about a tenth of their CPU, and in one CI run the provider did not say
-        # it was ready within its 30 s (sign-in was off, four account tests failed)
-        if PRIORITISED:
-            os.nice(-TESTS_NICENESS)
-        if sigint_ignored:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-
     with log_path.open("w") as log:
         process = subprocess.Popen(serve_command(port), cwd=project, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                   env={**os.environ, **(environment or {})}, preexec_fn=before_serving)
+                                   env={**os.environ, **(environment or {})},
+                                   preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None)
         preview = Preview(f"http://127.0.0.1:{port}", project, log_path, process)
         try:
             wait_for(preview.base + "/", seconds=120, server=process, log_path=log_path)
