@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import html
 import http.server
 import io
 import os
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-import sitescan
 from bs4 import BeautifulSoup
 
 from codepages.codesets import url_path
@@ -149,21 +147,6 @@ def public_files(site: Path):
     for path in site.rglob("*"):
         if path.is_file():
             yield path, path.read_bytes().decode("utf-8", errors="replace")
-
-
-def broken_links(site: Path, pages=None) -> list[tuple[str, str]]:
-    """Links (href and src) on `pages` (default: all) that give no file at once: a 404, or a
-    folder without its trailing slash (a redirect). Read as the whole-catalogue crawl reads them
-    (tests/sitescan.py), which test_catalogue_scan checks against BeautifulSoup."""
-    files, folders = sitescan.inventory(site)
-    broken = []
-    for path in pages if pages is not None else sorted(site.rglob("*.html")):
-        relative = path.relative_to(site).as_posix()
-        for raw in dict.fromkeys(sitescan.links(path.read_bytes())):
-            href = html.unescape(raw.decode("utf-8"))
-            if sitescan.link_problem(href, sitescan.url_of(relative), files, folders):
-                broken.append((relative, href))
-    return broken
 
 
 @pytest.fixture(scope="session")
@@ -398,6 +381,16 @@ def log_end(log_path: Path | None, characters: int = 4000) -> str:
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
 
 
+# Seconds from a module's first test to its last in a run of the whole suite, for the order
+# below only: a figure gone stale costs time, never a result.
+MODULE_SECONDS = {
+    "test_fixture_site": 23, "test_preview_journey": 19, "test_reference_history": 15, "test_build_integrity": 15,
+    "test_account_journey": 14, "test_bad_input": 12, "test_edge_browser": 9, "test_edge_headers": 8,
+    "test_reference_pages": 17, "test_search_browser": 17, "test_catalogue_scan": 16, "test_axe": 14,
+    "test_search_weight": 11,
+}
+
+
 def reads_demo(item: pytest.Item) -> bool:
     return "installed_build" in getattr(item, "fixturenames", ())
 
@@ -420,15 +413,6 @@ def pytest_collection_modifyitems(config, items):
     modules = {item.module.__name__ for item in items if reads_demo(item)}
     items.sort(key=lambda item: (item.module.__name__ in modules, -MODULE_SECONDS.get(item.module.__name__, 0)))
 
-
-# Seconds from a module's first test to its last in a run of the whole suite, for the order
-# above only: a figure gone stale costs time, never a result.
-MODULE_SECONDS = {
-    "test_fixture_site": 23, "test_preview_journey": 19, "test_reference_history": 15, "test_build_integrity": 15,
-    "test_account_journey": 14, "test_bad_input": 12, "test_edge_browser": 9, "test_edge_headers": 8,
-    "test_reference_pages": 17, "test_search_browser": 17, "test_catalogue_scan": 16, "test_axe": 14,
-    "test_search_weight": 11,
-}
 
 
 def pytest_collection_finish(session):

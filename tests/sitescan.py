@@ -187,6 +187,19 @@ def scan(site: Path, workers: int = 2) -> Scan:
     return result
 
 
+def bad_links(site: Path, pages: list[Path] | None = None) -> list[tuple[str, str, str]]:
+    """(page, href, why) for each link on `pages` (default: every HTML file of `site`) that gives
+    no file at once: the crawl's link check alone, for a few pages or a small site."""
+    files, folders = inventory(site)
+    relatives = (sorted(f for f in files if f.endswith(".html")) if pages is None
+                 else [page.relative_to(site).as_posix() for page in pages])
+    _SAME_ON_EVERY_PAGE.clear()
+    result = Scan(site, files, folders)
+    for relative in relatives:
+        _links(result, relative, url_of(relative), (site / relative).read_bytes())
+    return result.bad_links
+
+
 def _scan_part(site: Path, files: set[str], folders: set[str], pages: list[str]) -> Scan:
     _SAME_ON_EVERY_PAGE.clear()
     _NOTES_SEEN.clear()

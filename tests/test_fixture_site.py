@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from conftest import broken_links, build_in_process, build_project, clean_build_of, make_project, page, public_files, tree_digest
+from conftest import build_in_process, build_project, clean_build_of, make_project, page, public_files, tree_digest
+from sitescan import bad_links
 
 import codepages.catalogue
 
@@ -61,7 +62,7 @@ def test_a_record_can_protect_a_public_section(fixture_site: Path):
 
 
 def test_internal_links_resolve(fixture_site: Path):
-    assert broken_links(fixture_site) == []
+    assert bad_links(fixture_site) == []
 
 
 def test_breadcrumbs_related_and_assistant_box(fixture_site: Path):
